@@ -1,0 +1,210 @@
+/**
+ * The cache: one SQLite database (WAL) under the cache directory, plus large artifacts as files named by digest.
+ * Every table lives here so that one file (plus artifacts/) is the whole state of a project's runs.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { sha256, type Digest } from '../engine/json.js';
+
+/** Bump when the meaning of stored keys or tables changes incompatibly; older caches are reported, never used as hits. */
+export const STORE_SCHEMA_VERSION = 1;
+/** Artifacts at or above this size are files under artifacts/ rather than blobs in the database. */
+const FILE_ARTIFACT_BYTES = 256 * 1024;
+
+export type SqliteDatabase = Database.Database;
+
+export interface ArtifactRecord {
+  digest: Digest;
+  size: number;
+  /** Absolute path when stored as a file, otherwise undefined (bytes live in the database). */
+  path?: string;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly reason: 'corrupt-database' | 'old-schema' | 'newer-schema' | 'missing-artifact' | 'artifact-mismatch' | 'write-failed',
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export class Store {
+  readonly db: SqliteDatabase;
+  readonly dir: string;
+  readonly artifactDir: string;
+  private readonly tablesEnsured = new Set<string>();
+
+  constructor(dir: string, opts: { readonly?: boolean } = {}) {
+    this.dir = dir;
+    this.artifactDir = join(dir, 'artifacts');
+    if (!opts.readonly) mkdirSync(this.artifactDir, { recursive: true });
+    const file = join(dir, 'cache.db');
+    try {
+      this.db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
+      this.db.pragma('busy_timeout = 30000');
+      if (!opts.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+      }
+      this.db.pragma('foreign_keys = OFF');
+      // Touch the schema so a damaged file fails here, with a clear message, not in the middle of a run.
+      this.db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (error) {
+      throw new StoreError(
+        'corrupt-database',
+        `The cache database ${file} cannot be opened: ${(error as Error).message}`,
+        `Run "synthcse doctor --cache ${dir}" to check it, or move it away to start with an empty cache.`,
+      );
+    }
+    if (!opts.readonly) this.migrate(file);
+  }
+
+  private migrate(file: string): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    const row = this.db.prepare(`SELECT value FROM meta WHERE name = 'schema_version'`).get() as { value: string } | undefined;
+    if (row === undefined) {
+      this.db.prepare(`INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?)`).run(String(STORE_SCHEMA_VERSION));
+    } else if (Number(row.value) > STORE_SCHEMA_VERSION) {
+      throw new StoreError(
+        'newer-schema',
+        `The cache ${file} was written by a newer synthcse (schema ${row.value}, this one knows ${STORE_SCHEMA_VERSION}).`,
+        'Upgrade synthcse, or point --cache at another directory.',
+      );
+    } else if (Number(row.value) < STORE_SCHEMA_VERSION) {
+      throw new StoreError(
+        'old-schema',
+        `The cache ${file} was written by an older synthcse (schema ${row.value}); its entries cannot be trusted as hits.`,
+        `Move ${this.dir} away (or run "synthcse doctor --repair") to start a fresh cache.`,
+      );
+    }
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS artifacts (
+        digest TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB, in_file INTEGER NOT NULL, created INTEGER NOT NULL
+      );
+    `);
+  }
+
+  /** Idempotently creates the tables a module owns (the engine, the LLM layer). */
+  ensureTables(owner: string, ddl: string): void {
+    if (this.tablesEnsured.has(owner)) return;
+    this.db.exec(ddl);
+    this.tablesEnsured.add(owner);
+  }
+
+  /** Runs fn in one IMMEDIATE transaction (so concurrent writers queue on the busy timeout instead of failing). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  hasArtifact(digest: Digest): boolean {
+    return this.db.prepare('SELECT 1 FROM artifacts WHERE digest = ?').get(digest) !== undefined;
+  }
+
+  artifactPath(digest: Digest): string {
+    return join(this.artifactDir, digest.slice(0, 2), digest);
+  }
+
+  /** Stores bytes by their digest; returns the digest. Files are written to a temp name, fsynced, then renamed. */
+  putBytes(bytes: Uint8Array): Digest {
+    const digest = sha256(bytes);
+    if (this.hasArtifact(digest) && this.artifactIntact(digest, bytes.byteLength)) return digest;
+    if (bytes.byteLength >= FILE_ARTIFACT_BYTES) {
+      writeFileDurably(this.artifactPath(digest), bytes);
+      this.db
+        .prepare('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)')
+        .run(digest, bytes.byteLength, Date.now());
+    } else {
+      this.db
+        .prepare('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, ?, 0, ?)')
+        .run(digest, bytes.byteLength, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Date.now());
+    }
+    return digest;
+  }
+
+  /** Moves an existing file into the store (for large outputs such as models) and returns its digest. */
+  putFile(path: string, digest: Digest): Digest {
+    const target = this.artifactPath(digest);
+    if (!(this.hasArtifact(digest) && this.artifactIntact(digest, statSync(path).size))) {
+      mkdirSync(join(this.artifactDir, digest.slice(0, 2)), { recursive: true });
+      renameSync(path, target);
+      this.db
+        .prepare('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)')
+        .run(digest, statSync(target).size, Date.now());
+    } else {
+      rmSync(path, { force: true });
+    }
+    return digest;
+  }
+
+  private artifactIntact(digest: Digest, size: number): boolean {
+    const row = this.db.prepare('SELECT in_file, size FROM artifacts WHERE digest = ?').get(digest) as
+      | { in_file: number; size: number }
+      | undefined;
+    if (row === undefined) return false;
+    if (row.in_file === 0) return true;
+    const path = this.artifactPath(digest);
+    return existsSync(path) && statSync(path).size === size;
+  }
+
+  /** Reads an artifact's bytes, verifying its digest; a damaged or missing artifact is an error, never a hit. */
+  getBytes(digest: Digest): Buffer {
+    const row = this.db.prepare('SELECT data, in_file FROM artifacts WHERE digest = ?').get(digest) as
+      | { data: Buffer | null; in_file: number }
+      | undefined;
+    if (row === undefined) {
+      throw new StoreError('missing-artifact', `Artifact ${digest.slice(0, 12)} is not in the cache.`, 'Run "synthcse doctor --repair", then run the pipeline again to recompute it.');
+    }
+    let bytes: Buffer;
+    if (row.in_file === 1) {
+      const path = this.artifactPath(digest);
+      if (!existsSync(path)) {
+        throw new StoreError('missing-artifact', `Artifact file ${path} is missing.`, 'Run "synthcse doctor --repair", then run the pipeline again to recompute it.');
+      }
+      bytes = readFileSync(path);
+    } else {
+      bytes = row.data ?? Buffer.alloc(0);
+    }
+    if (sha256(bytes) !== digest) {
+      throw new StoreError('artifact-mismatch', `Artifact ${digest.slice(0, 12)} no longer matches its digest (the file was changed or damaged).`, 'Run "synthcse doctor --repair" to drop it; the next run recomputes it.');
+    }
+    return bytes;
+  }
+
+  /** Path of a file artifact after checking it exists and has the recorded size (full digest check: verifyArtifact). */
+  getFilePath(digest: Digest): string {
+    const row = this.db.prepare('SELECT size, in_file FROM artifacts WHERE digest = ?').get(digest) as
+      | { size: number; in_file: number }
+      | undefined;
+    if (row === undefined || row.in_file !== 1) {
+      throw new StoreError('missing-artifact', `File artifact ${digest.slice(0, 12)} is not in the cache.`, 'Run the pipeline again to recompute it.');
+    }
+    const path = this.artifactPath(digest);
+    if (!existsSync(path) || statSync(path).size !== row.size) {
+      throw new StoreError('missing-artifact', `Artifact file ${path} is missing or truncated.`, 'Run "synthcse doctor --repair", then run the pipeline again to recompute it.');
+    }
+    return path;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function writeFileDurably(path: string, bytes: Uint8Array): void {
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    let offset = 0;
+    while (offset < bytes.byteLength) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}

@@ -1,0 +1,71 @@
+/**
+ * `synthcse` command line. Each command lives in its own module and is loaded on demand, so a no-op `run` does not
+ * pay for loading `report` or `eval`.
+ */
+import { DiagnosticError, formatDiagnostics } from '../diagnostics.js';
+import { StoreError } from '../../cache/store.js';
+
+type CommandModule = { main(argv: string[]): Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  run: { summary: 'run FILE [--variant V] [--set k=v] [--only NODE] [--force NODE] [--budget USD] [--jobs N] [--json]', load: () => import('./run.js') },
+  plan: { summary: 'plan FILE [--variant V] [--set k=v] [--explain]: what would run, what is cached, what it costs', load: () => import('./plan.js') },
+  status: { summary: 'status [FILE]: the last run: node states, items, tokens and cost per node', load: () => import('./status.js') },
+  show: { summary: 'show NODE [--head N] [--port P] [--pipeline FILE]: rows of a node output', load: () => import('./show.js') },
+  export: { summary: 'export NODE --out FILE [--port P] [--pipeline FILE]: write a node output (jsonl, csv, tsv, or the model file)', load: () => import('./show.js').then((m) => ({ main: m.exportMain })) },
+  dag: { summary: 'dag FILE [--format mermaid|dot] [--variant V]', load: () => import('./dag.js') },
+  diff: { summary: 'diff A.yaml [B.yaml] [--variant X] [--variant Y]: which nodes two pipelines or variants share', load: () => import('./diff.js') },
+  gc: { summary: 'gc [--root DIR] [--dry-run]: remove cache entries no pipeline under DIR can reach', load: () => import('./gc.js') },
+  doctor: { summary: 'doctor [--repair]: check the cache for damage and repair what can be repaired', load: () => import('./doctor.js') },
+  schema: { summary: 'schema [--out FILE]: JSON Schema of pipeline files, for editors', load: () => import('./schema.js') },
+};
+
+function help(): string {
+  return ['synthcse: pipelines for sentence embeddings trained on LLM-written data', '', 'Commands:', ...Object.values(COMMANDS).map((c) => `  synthcse ${c.summary}`), '', 'Common options: --cache DIR (default: SYNTHCSE_CACHE, else .synthcse/ next to the pipeline file)'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    process.stdout.write('synthcse 0.1.0\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`❌ Unknown command "${name}".\n\n${help()}\n`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).main(rest);
+  } catch (error) {
+    if (error instanceof DiagnosticError) {
+      process.stderr.write(formatDiagnostics(error.diagnostics) + '\n');
+      return 2;
+    }
+    if (error instanceof StoreError) {
+      process.stderr.write(`❌ ${error.message}\n    fix: ${error.hint}\n`);
+      return 1;
+    }
+    const err = error as NodeJS.ErrnoException;
+    if (err?.code === 'ENOSPC' || err?.code === 'EACCES' || err?.code === 'EROFS') {
+      process.stderr.write(`❌ ${err.message}\n    fix: ${err.code === 'ENOSPC' ? 'free disk space' : 'fix the permissions'} and run the same command again; committed work is kept.\n`);
+      return 1;
+    }
+    process.stderr.write(`❌ Internal error: ${err?.message ?? String(error)}\n${process.env.SYNTHCSE_DEBUG ? (err?.stack ?? '') + '\n' : '    (set SYNTHCSE_DEBUG=1 for the stack trace, and please report it)\n'}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`❌ Internal error: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,537 @@
+/**
+ * Runs (or plans) a validated pipeline graph: for each node, decide cached → run, in dependency order, with bounded
+ * concurrency. A node is recorded as done only after its outputs are committed; a node key is locked while it runs so
+ * two processes never compute (or pay for) the same node at once.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, relative, resolve as resolvePath } from 'node:path';
+import { StoreError, type Store } from '../cache/store.js';
+import { DiagnosticError, type Diagnostic } from './diagnostics.js';
+import type { EngineEvent, Reporter } from './events.js';
+import { emptyTotals, ItemStore, mapItems, type ItemTotals } from './items.js';
+import { digestJson, type Digest, type Json, type NodeKey } from './json.js';
+import { explainChange, FileDigests, nodeKey, type NodeKeyRecord } from './keys.js';
+import type { CallMode, LlmClient, LlmServiceKey, LlmSpend } from './llm/types.js';
+import {
+  NodeUserError,
+  type CheckpointStore,
+  type FileOutput,
+  type InputPortSpec,
+  type InputValues,
+  type NodeContext,
+  type NodeEstimate,
+  type NodeStats,
+  type PortValue,
+  type ProgressHandle,
+} from './node-type.js';
+import type { PipelineGraph, PlannedNode } from './pipeline/graph.js';
+import type { NodeRegistry } from './registry.js';
+import { RunStore, type NodeState, type OutputRecord } from './run-store.js';
+import { loadValue, outputPresent, storeFile, storeRows } from './values.js';
+
+/** The LLM service as the engine sees it: a key for node keys, and clients for nodes. */
+export interface LlmProvision {
+  key: LlmServiceKey;
+  /** Why no call can be made (no API key, no base URL), or undefined when ready. */
+  problem(): string | undefined;
+  client(nodeId: string, overrides?: { mode?: CallMode; model?: string }): LlmClient;
+  spendByNode(): LlmSpend[];
+}
+
+export interface ExecuteOptions {
+  store: Store;
+  registry: NodeRegistry;
+  graph: PipelineGraph;
+  runId: string;
+  /** '' when no variant is applied. */
+  variant: string;
+  reporter: Reporter;
+  /** Aborted on the first Ctrl-C: start nothing new, let in-flight work finish and commit. */
+  drain: AbortSignal;
+  only?: readonly string[];
+  force?: readonly string[];
+  /** Nodes running at once. */
+  jobs?: number;
+  llm?: LlmProvision;
+  /** Plan only: run nothing but cheap nodes, estimate the rest. */
+  plan?: boolean;
+}
+
+export type OutcomeState = NodeState | 'will-run' | 'blocked';
+
+export interface NodeOutcome {
+  id: string;
+  type: string;
+  state: OutcomeState;
+  key?: NodeKey;
+  record?: NodeKeyRecord;
+  /** What changed since this node's last run in this pipeline and variant. */
+  explain: string[];
+  ms: number;
+  items: ItemTotals;
+  outputs?: Record<string, OutputRecord>;
+  stats?: NodeStats;
+  estimate?: NodeEstimate;
+  diagnostic?: Diagnostic;
+}
+
+export interface ExecuteResult {
+  outcomes: Map<string, NodeOutcome>;
+  status: 'ok' | 'failed' | 'interrupted';
+}
+
+const LOCK_POLL_MS = 200;
+const HEARTBEAT_MS = 10_000;
+
+export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
+  const { store, graph, reporter } = options;
+  const runs = new RunStore(store);
+  const itemStore = new ItemStore(store);
+  const fileDigests = new FileDigests(store);
+  const pipelinePath = graph.pipeline.file;
+  const selected = selectNodes(graph, options.only);
+  const force = new Set(options.force ?? []);
+  const outcomes = new Map<string, NodeOutcome>();
+  const promises = new Map<string, Promise<NodeOutcome>>();
+  const heldLocks = new Set<string>();
+  const heartbeat = setInterval(() => runs.beat(heldLocks), HEARTBEAT_MS);
+  heartbeat.unref();
+  const slots = new Semaphore(Math.max(1, options.jobs ?? 2));
+  const emit = (event: EngineEvent) => reporter(event);
+
+  const processNode = async (node: PlannedNode): Promise<NodeOutcome> => {
+    const upstream = await Promise.all(node.inputs.map(async (input) => ({ input, outcome: await promises.get(input.from)! })));
+    const base = { id: node.id, type: node.type.type, explain: [] as string[], ms: 0, items: emptyTotals() };
+    const unusable = upstream.find(({ outcome }) => !['cached', 'ran', 'partial'].includes(outcome.state));
+    if (unusable) {
+      const state: OutcomeState = options.plan ? (unusable.outcome.state === 'will-run' || unusable.outcome.state === 'blocked' ? 'will-run' : 'blocked') : 'skipped';
+      const outcome: NodeOutcome = { ...base, state, explain: options.plan ? [`waits for ${unusable.input.from}`] : [] };
+      if (!options.plan) finish(outcome);
+      return outcome;
+    }
+    const inputDigests: Record<string, Digest> = {};
+    for (const { input, outcome } of upstream) inputDigests[input.port] = outcome.outputs![input.fromPort]!.digest;
+    let fileDigestList: Digest[];
+    try {
+      fileDigestList = await Promise.all(node.files.map((f) => fileDigests.digest(f)));
+    } catch (error) {
+      const missing = node.files.find((f) => (error as NodeJS.ErrnoException).path === f) ?? node.files[0] ?? '';
+      const outcome: NodeOutcome = { ...base, state: 'failed', diagnostic: nodeDiagnostic(graph, node, `Cannot read ${missing}: ${(error as Error).message}`, undefined, 'Check the path, or set SYNTHCSE_DATA to your data folder.') };
+      finish(outcome);
+      return outcome;
+    }
+    const record: NodeKeyRecord = {
+      keyFormat: 1,
+      type: node.type.type,
+      version: node.type.version,
+      params: node.params,
+      inputs: inputDigests,
+      files: fileDigestList,
+      llm: node.type.uses?.llm ? (options.llm?.key ?? null) : null,
+    };
+    const key = nodeKey(record);
+    const fileNames = node.files.map((f) => relative(graph.pipeline.dir, f));
+    const last = runs.lastKey(pipelinePath, options.variant, node.id);
+    const explain = last?.key === key ? [] : explainChange(last?.record, record, fileNames);
+    const keyed = { ...base, key, record, explain };
+
+    const cached = force.has(node.id) ? undefined : usableRun(store, runs, key);
+    if (cached) {
+      const outcome: NodeOutcome = { ...keyed, state: 'cached', outputs: cached.outputs, stats: cached.stats, explain: [] };
+      if (!options.plan) {
+        runs.setLastKey(pipelinePath, options.variant, node.id, key, record, fileNames);
+        finish(outcome);
+      }
+      return outcome;
+    }
+    if (options.plan && !node.type.cheap) {
+      const estimate = await estimateNode(node, upstream, keyed);
+      return { ...keyed, state: 'will-run', estimate, explain: force.has(node.id) ? ['forced', ...explain] : explain };
+    }
+
+    await slots.acquire();
+    try {
+      if (options.drain.aborted) {
+        const outcome: NodeOutcome = { ...keyed, state: 'interrupted' };
+        finish(outcome);
+        return outcome;
+      }
+      const lockName = `node:${key}`;
+      let waited = false;
+      while (!runs.tryLock(lockName)) {
+        if (!waited) emit({ type: 'log', node: node.id, level: 'info', message: 'another synthcse process is computing this node; waiting for it' });
+        waited = true;
+        await sleep(LOCK_POLL_MS);
+        const done = force.has(node.id) ? undefined : usableRun(store, runs, key);
+        if (done) {
+          const outcome: NodeOutcome = { ...keyed, state: 'cached', outputs: done.outputs, stats: done.stats, explain: [] };
+          runs.setLastKey(pipelinePath, options.variant, node.id, key, record, fileNames);
+          finish(outcome);
+          return outcome;
+        }
+        if (options.drain.aborted) {
+          const outcome: NodeOutcome = { ...keyed, state: 'interrupted' };
+          finish(outcome);
+          return outcome;
+        }
+      }
+      heldLocks.add(lockName);
+      try {
+        // Another process may have finished it between our check and the lock.
+        const done = force.has(node.id) ? undefined : usableRun(store, runs, key);
+        if (done) {
+          const outcome: NodeOutcome = { ...keyed, state: 'cached', outputs: done.outputs, stats: done.stats, explain: [] };
+          runs.setLastKey(pipelinePath, options.variant, node.id, key, record, fileNames);
+          finish(outcome);
+          return outcome;
+        }
+        return await runNode(node, upstream, keyed, fileNames);
+      } finally {
+        heldLocks.delete(lockName);
+        runs.unlock(lockName);
+      }
+    } finally {
+      slots.release();
+    }
+  };
+
+  const loadInputs = (node: PlannedNode, upstream: { input: { port: string; fromPort: string }; outcome: NodeOutcome }[]) => {
+    const inputs: Record<string, PortValue | undefined> = {};
+    for (const { input, outcome } of upstream) inputs[input.port] = loadValue(store, outcome.outputs![input.fromPort]!);
+    for (const port of Object.keys(node.type.inputs)) if (!(port in inputs)) inputs[port] = undefined;
+    return inputs;
+  };
+
+  const estimateNode = async (
+    node: PlannedNode,
+    upstream: { input: { port: string; fromPort: string }; outcome: NodeOutcome }[],
+    keyed: Omit<NodeOutcome, 'state'> & { key: NodeKey; record: NodeKeyRecord },
+  ): Promise<NodeEstimate | undefined> => {
+    if (!node.type.estimate) return undefined;
+    const { ctx, cleanup } = makeContext(node, keyed.key, keyed.items, {});
+    try {
+      return await node.type.estimate(loadInputs(node, upstream) as InputValues<Record<string, InputPortSpec>>, node.params, ctx);
+    } catch (error) {
+      return { items: 0, cachedItems: 0, note: `no estimate: ${(error as Error).message.split('\n')[0]}` };
+    } finally {
+      cleanup();
+    }
+  };
+
+  const runNode = async (
+    node: PlannedNode,
+    upstream: { input: { port: string; fromPort: string }; outcome: NodeOutcome }[],
+    keyed: Omit<NodeOutcome, 'state'> & { key: NodeKey; record: NodeKeyRecord },
+    fileNames: string[],
+  ): Promise<NodeOutcome> => {
+    const started = Date.now();
+    emit({ type: 'node-start', node: node.id, nodeType: node.type.type, key: keyed.key });
+    const totals = emptyTotals();
+    const stats: NodeStats = {};
+    const { ctx, cleanup } = makeContext(node, keyed.key, totals, stats);
+    try {
+      const inputs = loadInputs(node, upstream);
+      const produced = (await node.type.run(inputs as InputValues<Record<string, InputPortSpec>>, node.params, ctx)) as Record<string, Row[] | FileOutput | undefined>;
+      if (totals.skipped > 0) {
+        const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats, explain: keyed.explain };
+        finish(outcome);
+        return outcome;
+      }
+      const outputs: Record<string, OutputRecord> = {};
+      for (const [port, spec] of Object.entries(node.type.outputs)) {
+        const value = produced[port];
+        const form = options.registry.formOf(spec.kind);
+        if (form === 'rows') {
+          if (!Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no rows for output "${port}"`);
+          outputs[port] = storeRows(store, value);
+        } else {
+          if (value === undefined || Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no file for output "${port}"`);
+          outputs[port] = await storeFile(store, value);
+        }
+      }
+      const spend = options.llm?.spendByNode().find((s) => s.nodeId === node.id);
+      if (spend) stats.values = { ...(stats.values ?? {}), llm: spend as unknown as Json };
+      const ms = Date.now() - started;
+      const complete = totals.failed === 0;
+      store.transaction(() => {
+        runs.putRun({ key: keyed.key, type: node.type.type, record: keyed.record, outputs, complete, failures: totals.failed, stats, ms, finished: Date.now() });
+        runs.setLastKey(pipelinePath, options.variant, node.id, keyed.key, keyed.record, fileNames);
+      });
+      const outcome: NodeOutcome = {
+        ...keyed,
+        state: complete ? 'ran' : 'partial',
+        ms,
+        items: totals,
+        outputs,
+        stats,
+        explain: keyed.explain,
+      };
+      finish(outcome, complete ? undefined : `${totals.failed} item(s) failed; run the same command again to retry only those.`);
+      return outcome;
+    } catch (error) {
+      if (options.drain.aborted && !(error instanceof NodeUserError)) {
+        // Stopped by Ctrl-C: what was committed (items, checkpoints) is kept for the next run.
+        const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats };
+        finish(outcome);
+        return outcome;
+      }
+      const outcome: NodeOutcome = { ...keyed, state: 'failed', ms: Date.now() - started, items: totals, stats, diagnostic: errorDiagnostic(graph, node, error) };
+      finish(outcome);
+      return outcome;
+    } finally {
+      cleanup();
+    }
+  };
+
+  const makeContext = (node: PlannedNode, key: NodeKey, totals: ItemTotals, stats: NodeStats) => {
+    const temps: string[] = [];
+    const tmpRoot = join(store.dir, 'tmp');
+    const ctx: NodeContext<unknown> = {
+      nodeId: node.id,
+      options: node.options,
+      signal: options.drain,
+      cacheDir: store.dir,
+      stats,
+      log: {
+        info: (message) => emit({ type: 'log', node: node.id, level: 'info', message }),
+        warn: (message) => emit({ type: 'log', node: node.id, level: 'warn', message }),
+      },
+      progress: (label, total) => progressHandle(node.id, label, total, emit),
+      resolvePath: (path) => resolvePath(graph.pipeline.dir, path),
+      tempDir: () => {
+        mkdirSync(tmpRoot, { recursive: true });
+        const dir = mkdtempSync(join(tmpRoot, `${node.id}-`));
+        temps.push(dir);
+        return dir;
+      },
+      mapItems: (items, spec) =>
+        mapItems(items, spec, { itemStore, signal: options.drain, progress: (label, total) => progressHandle(node.id, label, total, emit), totals }),
+      memoFile: (memoKey, build) => memoFile(store, runs, memoKey, build, tmpRoot),
+      llm: (overrides) => {
+        if (!options.llm) throw new NodeUserError('This node calls an LLM, but the pipeline has no `llm:` section.', undefined, 'Add an llm: section (provider, model) to the pipeline.');
+        const problem = options.llm.problem();
+        if (problem) throw new NodeUserError(problem);
+        return options.llm.client(node.id, overrides);
+      },
+      checkpoints: checkpointStore(store, key),
+      loadArtifact: (digest) => {
+        try {
+          return loadValue(store, { form: 'rows', digest, count: 0 });
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    return { ctx, cleanup: () => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })) };
+  };
+
+  const finish = (outcome: NodeOutcome, message?: string) => {
+    outcomes.set(outcome.id, outcome);
+    const state = outcome.state as NodeState;
+    emit({
+      type: 'node-end',
+      node: outcome.id,
+      nodeType: outcome.type,
+      key: outcome.key ?? '',
+      state,
+      ms: outcome.ms,
+      items: outcome.items,
+      message: message ?? (outcome.diagnostic ? outcome.diagnostic.message : undefined),
+    });
+    if (outcome.key && ['ran', 'partial', 'cached', 'failed', 'interrupted'].includes(state)) {
+      runs.recordHistory({
+        runId: options.runId,
+        pipeline: pipelinePath,
+        variant: options.variant,
+        nodeId: outcome.id,
+        type: outcome.type,
+        key: outcome.key,
+        state,
+        ms: outcome.ms,
+        itemsCached: outcome.items.cached,
+        itemsRan: outcome.items.ran,
+        itemsFailed: outcome.items.failed,
+        failureReasons: outcome.items.failureReasons,
+        at: Date.now(),
+      });
+    }
+  };
+
+  try {
+    for (const id of graph.order) {
+      if (!selected.has(id)) continue;
+      const node = graph.nodes.get(id)!;
+      promises.set(id, processNode(node));
+    }
+    const settled = await Promise.all(promises.values());
+    for (const outcome of settled) if (!outcomes.has(outcome.id)) outcomes.set(outcome.id, outcome);
+  } finally {
+    clearInterval(heartbeat);
+  }
+  const states = [...outcomes.values()].map((o) => o.state);
+  const status = states.includes('failed') ? 'failed' : states.includes('interrupted') || options.drain.aborted ? 'interrupted' : 'ok';
+  return { outcomes, status };
+}
+
+type Row = { [key: string]: Json };
+
+function usableRun(store: Store, runs: RunStore, key: NodeKey) {
+  const run = runs.getRun(key);
+  if (!run || !run.complete) return undefined;
+  for (const output of Object.values(run.outputs)) if (!outputPresent(store, output)) return undefined;
+  return run;
+}
+
+/** The nodes to consider: all, or the --only nodes and everything upstream of them. */
+function selectNodes(graph: PipelineGraph, only: readonly string[] | undefined): Set<string> {
+  if (!only || only.length === 0) return new Set(graph.order);
+  const unknown = only.filter((id) => !graph.nodes.has(id));
+  if (unknown.length > 0) {
+    throw new DiagnosticError([
+      { severity: 'error', reason: 'usage', message: `--only names unknown node(s): ${unknown.join(', ')}.`, origin: 'command line', hint: `Nodes: ${graph.order.join(', ')}.` },
+    ]);
+  }
+  const selected = new Set<string>();
+  const visit = (id: string) => {
+    if (selected.has(id)) return;
+    selected.add(id);
+    for (const input of graph.nodes.get(id)!.inputs) visit(input.from);
+  };
+  only.forEach(visit);
+  return selected;
+}
+
+function progressHandle(node: string, label: string, total: number, emit: (e: EngineEvent) => void): ProgressHandle {
+  let done = 0;
+  let lastEmit = 0;
+  const send = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastEmit < 100) return;
+    lastEmit = now;
+    emit({ type: 'progress', node, label, done, total });
+  };
+  return {
+    tick(n = 1) {
+      done += n;
+      send(done >= total);
+    },
+    setTotal(t) {
+      total = t;
+      send(true);
+    },
+    done() {
+      if (done < total) send(true);
+    },
+  };
+}
+
+function checkpointStore(store: Store, key: NodeKey): CheckpointStore {
+  return {
+    load(name) {
+      const row = store.db.prepare('SELECT digest FROM checkpoints WHERE node_key = ? AND name = ?').get(key, name) as { digest: Digest } | undefined;
+      if (!row) return undefined;
+      try {
+        return store.getBytes(row.digest);
+      } catch {
+        return undefined; // a damaged checkpoint means starting that phase again, not failing
+      }
+    },
+    save(name, data) {
+      const digest = store.putBytes(data);
+      store.db.prepare('INSERT OR REPLACE INTO checkpoints (node_key, name, digest, at) VALUES (?, ?, ?, ?)').run(key, name, digest, Date.now());
+    },
+  };
+}
+
+async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (outPath: string) => Promise<void>, tmpRoot: string): Promise<string> {
+  const key = digestJson(memoKey);
+  const lookup = () => {
+    const row = store.db.prepare('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;
+    if (!row) return undefined;
+    try {
+      return store.getFilePath(row.digest);
+    } catch {
+      return undefined;
+    }
+  };
+  const found = lookup();
+  if (found) return found;
+  const lockName = `memo:${key}`;
+  while (!runs.tryLock(lockName)) {
+    await sleep(LOCK_POLL_MS);
+    const done = lookup();
+    if (done) return done;
+  }
+  try {
+    const again = lookup();
+    if (again) return again;
+    mkdirSync(tmpRoot, { recursive: true });
+    const dir = mkdtempSync(join(tmpRoot, 'memo-'));
+    try {
+      const out = join(dir, 'artifact');
+      await build(out);
+      const { hashFile } = await import('./keys.js');
+      const digest = await hashFile(out);
+      store.putFile(out, digest);
+      store.db.prepare('INSERT OR REPLACE INTO memo_files (key, digest) VALUES (?, ?)').run(key, digest);
+      return store.getFilePath(digest);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    runs.unlock(lockName);
+  }
+}
+
+function nodeDiagnostic(graph: PipelineGraph, node: PlannedNode, message: string, param?: readonly (string | number)[], hint?: string): Diagnostic {
+  return {
+    severity: 'error',
+    reason: 'node-failed',
+    message: `Node "${node.id}" (${node.type.type}@${node.type.version}): ${message}`,
+    location: graph.pipeline.locations.find(['nodes', node.id, ...(param ? ['with', ...param] : [])]),
+    hint,
+  };
+}
+
+function errorDiagnostic(graph: PipelineGraph, node: PlannedNode, error: unknown): Diagnostic {
+  if (error instanceof NodeUserError) return nodeDiagnostic(graph, node, error.message, error.param, error.hint);
+  if (error instanceof StoreError) return { ...nodeDiagnostic(graph, node, error.message, undefined, error.hint), reason: 'cache-problem' };
+  if (error instanceof DiagnosticError) return error.diagnostics[0]!;
+  const err = error as NodeJS.ErrnoException;
+  if (err && (err.code === 'ENOSPC' || err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'EDQUOT')) {
+    return {
+      ...nodeDiagnostic(graph, node, `cannot write: ${err.message}`, undefined, err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'Free disk space (or point --cache elsewhere) and run the same command again; finished work is kept.' : 'Check the permissions of the cache directory, then run again.'),
+      reason: 'cache-problem',
+    };
+  }
+  if (err && typeof err.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(err.code)) {
+    return {
+      ...nodeDiagnostic(graph, node, `the cache could not be written (${err.code}): ${err.message}`, undefined, 'Free disk space or fix permissions, then run the same command again; committed work is kept.'),
+      reason: 'cache-problem',
+    };
+  }
+  const message = err instanceof Error ? err.message : String(error);
+  const detail = process.env.SYNTHCSE_DEBUG ? `\n${(err as Error)?.stack ?? ''}` : '';
+  return nodeDiagnostic(graph, node, `${message}${detail}`, undefined, process.env.SYNTHCSE_DEBUG ? undefined : 'This looks like a bug in the node type; set SYNTHCSE_DEBUG=1 for the stack trace and report it.');
+}
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

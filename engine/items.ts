@@ -1,0 +1,153 @@
+/**
+ * Item-level memoization. Each item of a mapped dataset has its own key; results are looked up in bulk and written
+ * in small transactions as items finish, so a killed run loses only the items in flight plus at most
+ * FLUSH_INTERVAL_MS of finished ones (their LLM answers are already durable in the request cache).
+ */
+import type { Store } from '../cache/store.js';
+import type { ItemKey, Json } from './json.js';
+import { itemKey } from './keys.js';
+import type { ItemFailure, ItemMapResult, ItemMapSpec, ProgressHandle } from './node-type.js';
+import { LlmCallError } from './llm/types.js';
+
+const LOOKUP_CHUNK = 500;
+const FLUSH_EVERY_ITEMS = 256;
+const FLUSH_INTERVAL_MS = 100;
+
+export interface ItemTotals {
+  cached: number;
+  ran: number;
+  failed: number;
+  skipped: number;
+  failureReasons: Record<string, number>;
+}
+
+export function emptyTotals(): ItemTotals {
+  return { cached: 0, ran: 0, failed: 0, skipped: 0, failureReasons: {} };
+}
+
+interface PendingWrite {
+  key: ItemKey;
+  ok: 0 | 1;
+  value: string | null;
+  reason: string | null;
+}
+
+export class ItemStore {
+  private readonly insert;
+  private readonly lookupChunk;
+
+  constructor(private readonly store: Store) {
+    this.insert = store.db.prepare('INSERT OR REPLACE INTO items (key, ok, value, reason, at) VALUES (?, ?, ?, ?, ?)');
+    this.lookupChunk = store.db.prepare(`SELECT key, value FROM items WHERE ok = 1 AND key IN (${new Array(LOOKUP_CHUNK).fill('?').join(',')})`);
+  }
+
+  /** Successful results for the given keys. Failed items are not hits: a rerun retries them. */
+  lookup(keys: readonly ItemKey[]): Map<ItemKey, string> {
+    const found = new Map<ItemKey, string>();
+    for (let start = 0; start < keys.length; start += LOOKUP_CHUNK) {
+      const chunk = keys.slice(start, start + LOOKUP_CHUNK);
+      const stmt =
+        chunk.length === LOOKUP_CHUNK
+          ? this.lookupChunk
+          : this.store.db.prepare(`SELECT key, value FROM items WHERE ok = 1 AND key IN (${chunk.map(() => '?').join(',')})`);
+      for (const row of stmt.all(...chunk) as { key: ItemKey; value: string }[]) found.set(row.key, row.value);
+    }
+    return found;
+  }
+
+  write(batch: readonly PendingWrite[]): void {
+    if (batch.length === 0) return;
+    const now = Date.now();
+    this.store.transaction(() => {
+      for (const w of batch) this.insert.run(w.key, w.ok, w.value, w.reason, now);
+    });
+  }
+}
+
+export async function mapItems<I, R extends Json>(
+  items: readonly I[],
+  spec: ItemMapSpec<I, R>,
+  deps: { itemStore: ItemStore; signal: AbortSignal; progress: (label: string, total: number) => ProgressHandle; totals: ItemTotals },
+): Promise<ItemMapResult<R>> {
+  const keys: ItemKey[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) keys[i] = itemKey(spec.namespace, spec.key(items[i]!, i));
+  const hits = deps.itemStore.lookup(keys);
+  const results: (R | undefined)[] = new Array(items.length);
+  const todo: number[] = [];
+  let cached = 0;
+  for (let i = 0; i < items.length; i++) {
+    const hit = hits.get(keys[i]!);
+    if (hit === undefined) {
+      todo.push(i);
+      continue;
+    }
+    try {
+      results[i] = JSON.parse(hit) as R;
+      cached++;
+    } catch {
+      todo.push(i); // an unreadable entry is a miss
+    }
+  }
+  const progress = deps.progress(spec.label ?? spec.namespace, items.length);
+  progress.tick(cached);
+
+  const failures: ItemFailure[] = [];
+  let ran = 0;
+  let skipped = 0;
+  let pending: PendingWrite[] = [];
+  let lastFlush = Date.now();
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    lastFlush = Date.now();
+    deps.itemStore.write(batch);
+  };
+  let stopScheduling = false;
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      if (stopScheduling || deps.signal.aborted) return;
+      const index = todo[next++]!;
+      const key = keys[index]!;
+      try {
+        const value = await spec.run(items[index]!, index, deps.signal);
+        results[index] = value;
+        pending.push({ key, ok: 1, value: JSON.stringify(value), reason: null });
+        ran++;
+      } catch (error) {
+        if (error instanceof LlmCallError && (error.reason === 'budget-exceeded' || error.reason === 'aborted')) {
+          // Not the item's fault: leave it unattempted and stop starting new ones.
+          skipped++;
+          stopScheduling = true;
+          continue;
+        }
+        const reason = describeFailure(error);
+        failures.push({ index, key, reason });
+        pending.push({ key, ok: 0, value: null, reason });
+      }
+      progress.tick(1);
+      if (pending.length >= FLUSH_EVERY_ITEMS || Date.now() - lastFlush >= FLUSH_INTERVAL_MS) flush();
+    }
+  };
+  const concurrency = Math.max(1, Math.min(spec.concurrency ?? 1, todo.length || 1));
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    flush();
+    progress.done();
+  }
+  skipped = todo.length - ran - failures.length;
+  deps.totals.cached += cached;
+  deps.totals.ran += ran;
+  deps.totals.failed += failures.length;
+  deps.totals.skipped += skipped;
+  for (const f of failures) deps.totals.failureReasons[f.reason] = (deps.totals.failureReasons[f.reason] ?? 0) + 1;
+  return { results, failures, cached, ran, skipped };
+}
+
+/** A short, stable reason to count failures by (no stack, no item-specific text past the first line). */
+function describeFailure(error: unknown): string {
+  if (error instanceof LlmCallError) return error.reason;
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!.slice(0, 200) || 'failed';
+}

@@ -1,0 +1,213 @@
+/**
+ * The public contract between the engine and a node type. A node type is one module exporting one
+ * `defineNode({...})` object; the engine reads its metadata (schemas, ports, version) and calls `run`.
+ * The engine knows nothing about what the node computes.
+ */
+import type { z } from 'zod';
+import type { Digest, ItemKey, Json, JsonObject, Row } from './json.js';
+import type { CallMode, LlmClient, LlmServiceKey } from './llm/types.js';
+
+/** The name of a port kind, e.g. "sentences", "triplets", "model". Kinds are declared by node packages (see PortKindSpec). */
+export type PortKind = string;
+
+export interface PortKindSpec {
+  name: PortKind;
+  /** "rows": a dataset of JSON rows; "file": one file (a model, an archive) with JSON metadata. */
+  form: 'rows' | 'file';
+  /** A kind that this kind may be used as (scored-triplets may feed a triplets input). */
+  extends?: PortKind;
+  description: string;
+}
+
+export interface InputPortSpec {
+  /** One kind, or the kinds this input accepts. */
+  kind: PortKind | readonly PortKind[];
+  optional?: boolean;
+  description?: string;
+}
+export interface OutputPortSpec {
+  kind: PortKind;
+  description?: string;
+}
+
+/** A file-form value: an immutable file in the artifact store plus its metadata. */
+export interface FileValue {
+  form: 'file';
+  /** Absolute path of the stored file; read-only. */
+  path: string;
+  meta: JsonObject;
+  digest: Digest;
+}
+/** A rows-form value. */
+export interface RowsValue {
+  form: 'rows';
+  rows: Row[];
+  digest: Digest;
+}
+export type PortValue = RowsValue | FileValue;
+
+/** What a node returns for a file-form output: a file it wrote (under ctx.tempDir()) and metadata. */
+export interface FileOutput {
+  file: string;
+  meta: JsonObject;
+}
+export type OutputValue = Row[] | FileOutput;
+
+export type InputValues<I> = { [K in keyof I]: I[K] extends { optional: true } ? PortValue | undefined : PortValue };
+export type OutputValues<O> = { [K in keyof O]: OutputValue };
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface ProgressHandle {
+  /** Adds `n` completed units. */
+  tick(n?: number): void;
+  /** Changes the total once it is known. */
+  setTotal(total: number): void;
+  done(): void;
+}
+
+/** A problem the user can fix, raised by a node. The engine adds node id, type and pipeline location. */
+export class NodeUserError extends Error {
+  constructor(
+    message: string,
+    /** The parameter path under the node's `with:` that caused it, for the location. */
+    readonly param?: readonly (string | number)[],
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'NodeUserError';
+  }
+}
+
+export interface ItemMapSpec<I, R extends Json> {
+  /**
+   * Names the computation. Two maps with the same namespace and equal key records share results, across nodes,
+   * variants and pipelines. Include a version so that changing the computation is a visible decision.
+   */
+  namespace: string;
+  /** The canonical record identifying one item's computation: everything its result depends on. */
+  key(item: I, index: number): Json;
+  run(item: I, index: number, signal: AbortSignal): Promise<R>;
+  /** Items run at once (default 1). Batch-mode LLM nodes pass a large number so requests can be collected. */
+  concurrency?: number;
+  /** Label for the progress display. */
+  label?: string;
+}
+
+export interface ItemFailure {
+  index: number;
+  key: ItemKey;
+  /** Short, user-facing reason. */
+  reason: string;
+}
+
+export interface ItemMapResult<R> {
+  /** One entry per input item, undefined where the item failed or was not run (drain/abort). */
+  results: (R | undefined)[];
+  failures: ItemFailure[];
+  cached: number;
+  ran: number;
+  /** Items not attempted because the run is draining (Ctrl-C) or over budget. */
+  skipped: number;
+}
+
+/** Durable scratch state for long nodes (training checkpoints), scoped to the node's key. */
+export interface CheckpointStore {
+  load(name: string): Buffer | undefined;
+  /** Replaces the named checkpoint atomically. */
+  save(name: string, data: Uint8Array): void;
+}
+
+/** Numbers a node wants in the run report: counters, removal reasons, curves. Stored with the node run. */
+export interface NodeStats {
+  /** Rows removed per reason (filters). */
+  removed?: Record<string, number>;
+  /** Named series of [x, y] points (loss, dev Spearman). */
+  curves?: Record<string, [number, number][]>;
+  /** Anything else worth showing: counts, the backend that ran, a markdown table. */
+  values?: Record<string, Json>;
+}
+
+export interface NodeContext<Options> {
+  nodeId: string;
+  options: Options;
+  /** Aborted when the run drains (first Ctrl-C) or aborts: stop starting new work. */
+  signal: AbortSignal;
+  log: Logger;
+  progress(label: string, total: number): ProgressHandle;
+  /** Absolute path for a path written in the pipeline file (relative to that file). */
+  resolvePath(path: string): string;
+  /** A fresh private directory for files this run writes (file outputs are moved out of it). */
+  tempDir(): string;
+  /** Root of the cache directory; nodes may keep derived artifacts under cacheDir/artifacts-by-name. */
+  cacheDir: string;
+  /** Item-level memoization: one durable result per item key, committed as items finish. */
+  mapItems<I, R extends Json>(items: readonly I[], spec: ItemMapSpec<I, R>): Promise<ItemMapResult<R>>;
+  /** Cached content-addressed computation of a whole value by key (e.g. the GloVe binary conversion). */
+  memoFile(key: Json, build: (outPath: string) => Promise<void>): Promise<string>;
+  /**
+   * The LLM client for this node, from the pipeline's `llm:` section (throws a NodeUserError if none is configured).
+   * `mode` and `model` come from the node's own options/params when it sets them.
+   */
+  llm(overrides?: { mode?: CallMode; model?: string }): LlmClient;
+  checkpoints: CheckpointStore;
+  stats: NodeStats;
+  /** Read a rows or file value of another (already computed) artifact by digest, e.g. a model named in params. */
+  loadArtifact(digest: Digest): PortValue | undefined;
+}
+
+export interface NodeTypeDefinition<
+  P extends z.ZodType = z.ZodType,
+  O extends z.ZodType = z.ZodType,
+  I extends Record<string, InputPortSpec> = Record<string, InputPortSpec>,
+  Out extends Record<string, OutputPortSpec> = Record<string, OutputPortSpec>,
+> {
+  type: string;
+  /** Bump when the output for the same inputs and parameters changes (it is part of the node key). */
+  version: number;
+  description: string;
+  /** Keyed parameters: every field changes the output. Use z.strictObject so unknown keys are errors. */
+  params: P;
+  /** Operational settings that never change the output (concurrency, rate limits, mode, timeouts): not keyed. */
+  options?: O;
+  inputs: I;
+  outputs: Out;
+  /**
+   * Files whose content changes the output (prompt pools, data files), relative to the pipeline file. Their content
+   * digests join the key; a path given as an option (not a param) therefore keys on content only, not location.
+   */
+  files?(params: z.output<P>, options: z.output<O>): string[];
+  /** Services the node uses; their keyed configuration (e.g. LLM provider and model) joins the node key. */
+  uses?: { llm?: boolean };
+  /** Cheap and side-effect free (e.g. load, filter): `plan` may run it to see how many items downstream will need. */
+  cheap?: boolean;
+  /** Estimate work for `plan` given available inputs: items total/cached and LLM cost. */
+  estimate?(inputs: InputValues<I>, params: z.output<P>, ctx: NodeContext<z.output<O>>): Promise<NodeEstimate>;
+  run(inputs: InputValues<I>, params: z.output<P>, ctx: NodeContext<z.output<O>>): Promise<OutputValues<Out>>;
+}
+
+export interface NodeEstimate {
+  items: number;
+  cachedItems: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number;
+  note?: string;
+}
+
+/** A node type whose generic parameters have been erased, as the engine's registry holds it. */
+export type AnyNodeType = NodeTypeDefinition<z.ZodType, z.ZodType, Record<string, InputPortSpec>, Record<string, OutputPortSpec>>;
+
+export function defineNode<
+  P extends z.ZodType,
+  O extends z.ZodType,
+  I extends Record<string, InputPortSpec>,
+  Out extends Record<string, OutputPortSpec>,
+>(definition: NodeTypeDefinition<P, O, I, Out>): AnyNodeType {
+  return definition as unknown as AnyNodeType;
+}
+
+export type { LlmServiceKey };

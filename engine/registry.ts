@@ -1,0 +1,81 @@
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import type { AnyNodeType, PortKind, PortKindSpec } from './node-type.js';
+
+/** The node types and port kinds a run can use: the built-in ones plus those of the pipeline's plugins. */
+export class NodeRegistry {
+  private readonly types = new Map<string, AnyNodeType>();
+  private readonly kinds = new Map<PortKind, PortKindSpec>();
+
+  constructor(types: readonly AnyNodeType[] = [], kinds: readonly PortKindSpec[] = []) {
+    for (const kind of kinds) this.addKind(kind);
+    for (const type of types) this.addType(type);
+  }
+
+  addKind(kind: PortKindSpec): void {
+    this.kinds.set(kind.name, kind);
+  }
+
+  addType(type: AnyNodeType): void {
+    if (this.types.has(type.type) && this.types.get(type.type) !== type) {
+      throw new Error(`Two node types are both named "${type.type}".`);
+    }
+    this.types.set(type.type, type);
+  }
+
+  type(name: string): AnyNodeType | undefined {
+    return this.types.get(name);
+  }
+
+  typeNames(): string[] {
+    return [...this.types.keys()];
+  }
+
+  allTypes(): AnyNodeType[] {
+    return [...this.types.values()];
+  }
+
+  kind(name: PortKind): PortKindSpec | undefined {
+    return this.kinds.get(name);
+  }
+
+  allKinds(): PortKindSpec[] {
+    return [...this.kinds.values()];
+  }
+
+  /** Whether a value of kind `from` may feed an input accepting `to` (same kind, or `from` extends it). */
+  isAssignable(from: PortKind, to: PortKind): boolean {
+    let current: PortKind | undefined = from;
+    const seen = new Set<PortKind>();
+    while (current !== undefined && !seen.has(current)) {
+      if (current === to) return true;
+      seen.add(current);
+      current = this.kinds.get(current)?.extends;
+    }
+    return false;
+  }
+
+  formOf(kind: PortKind): 'rows' | 'file' {
+    return this.kinds.get(kind)?.form ?? 'rows';
+  }
+
+  /** Loads plugin modules: each exports `nodeTypes` (and optionally `portKinds`) or a default array of node types. */
+  async loadPlugins(paths: readonly string[]): Promise<void> {
+    for (const path of paths) {
+      const mod = (await import(pathToFileURL(path).href)) as {
+        nodeTypes?: AnyNodeType[];
+        portKinds?: PortKindSpec[];
+        default?: AnyNodeType[] | AnyNodeType;
+      };
+      for (const kind of mod.portKinds ?? []) this.addKind(kind);
+      const types = mod.nodeTypes ?? (Array.isArray(mod.default) ? mod.default : mod.default ? [mod.default] : []);
+      for (const type of types) this.addType(type);
+    }
+  }
+}
+
+/** The top-level field names of an object schema (used to split `with:` into params and options, and for hints). */
+export function objectKeys(schema: z.ZodType | undefined): string[] {
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  return [];
+}
