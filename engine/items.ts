@@ -1,7 +1,8 @@
 /**
  * Item-level memoization. Each item of a mapped dataset has its own key; results are looked up in bulk and written
- * in small transactions as items finish, so a killed run loses only the items in flight plus at most
- * FLUSH_INTERVAL_MS of finished ones (their LLM answers are already durable in the request cache).
+ * in small transactions as items finish: finished items are committed at the next turn of the event loop, together
+ * with whatever else finished in the same turn, so a killed run loses only the items in flight while cheap items
+ * still share transactions.
  */
 import type { Store } from '../cache/store.js';
 import type { ItemKey, Json } from './json.js';
@@ -11,7 +12,6 @@ import { LlmCallError } from './llm/types.js';
 
 const LOOKUP_CHUNK = 500;
 const FLUSH_EVERY_ITEMS = 256;
-const FLUSH_INTERVAL_MS = 100;
 
 export interface ItemTotals {
   cached: number;
@@ -95,12 +95,19 @@ export async function mapItems<I, R extends Json>(
   let ran = 0;
   let skipped = 0;
   let pending: PendingWrite[] = [];
-  let lastFlush = Date.now();
+  let flushScheduled = false;
   const flush = () => {
+    flushScheduled = false;
     const batch = pending;
     pending = [];
-    lastFlush = Date.now();
     deps.itemStore.write(batch);
+  };
+  const scheduleFlush = () => {
+    if (pending.length >= FLUSH_EVERY_ITEMS) flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
   };
   let stopScheduling = false;
   let next = 0;
@@ -126,7 +133,7 @@ export async function mapItems<I, R extends Json>(
         pending.push({ key, ok: 0, value: null, reason });
       }
       progress.tick(1);
-      if (pending.length >= FLUSH_EVERY_ITEMS || Date.now() - lastFlush >= FLUSH_INTERVAL_MS) flush();
+      scheduleFlush();
     }
   };
   const concurrency = Math.max(1, Math.min(spec.concurrency ?? 1, todo.length || 1));

@@ -187,7 +187,7 @@ function parseWith(
           severity: 'error',
           reason: 'unknown-param',
           message: `Node "${id}" (${type.type}) has no parameter "${[...path, key].join('.')}".${didYouMean(key, knownKeys)}`,
-          location: pipeline.locations.findKey(['nodes', id, 'with', ...path, key]),
+          location: pipeline.locations.findKey(['nodes', id, 'with', ...path, key]) ?? pipeline.locations.find(['nodes', id, 'with', ...path]),
           hint: `Parameters of ${type.type}: ${knownKeys.join(', ')}.`,
         });
       }

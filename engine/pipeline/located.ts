@@ -31,9 +31,9 @@ export class LocationMap {
     return undefined;
   }
 
-  /** The range of the key naming the value at `path` (falls back to the value's range). */
+  /** The range of the key naming the value at `path`, else of the value itself; undefined when neither exists. */
   findKey(path: ValuePath): SourceRange | undefined {
-    return this.keyRanges.get(pathId(path)) ?? this.find(path);
+    return this.keyRanges.get(pathId(path)) ?? this.ranges.get(pathId(path));
   }
 
   /** Copies every location under `from` (another map) to the same paths here, replacing what was there. */
