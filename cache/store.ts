@@ -37,6 +37,7 @@ export class Store {
   readonly dir: string;
   readonly artifactDir: string;
   private readonly tablesEnsured = new Set<string>();
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(dir: string, opts: { readonly?: boolean } = {}) {
     this.dir = dir;
@@ -88,6 +89,16 @@ export class Store {
     `);
   }
 
+  /** A prepared statement, prepared once per store: preparing is most of the cost of a cheap query. */
+  sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
   /** Idempotently creates the tables a module owns (the engine, the LLM layer). */
   ensureTables(owner: string, ddl: string): void {
     if (this.tablesEnsured.has(owner)) return;
@@ -101,7 +112,7 @@ export class Store {
   }
 
   hasArtifact(digest: Digest): boolean {
-    return this.db.prepare('SELECT 1 FROM artifacts WHERE digest = ?').get(digest) !== undefined;
+    return this.sql('SELECT 1 FROM artifacts WHERE digest = ?').get(digest) !== undefined;
   }
 
   artifactPath(digest: Digest): string {
@@ -114,12 +125,10 @@ export class Store {
     if (this.hasArtifact(digest) && this.artifactIntact(digest, bytes.byteLength)) return digest;
     if (bytes.byteLength >= FILE_ARTIFACT_BYTES) {
       writeFileDurably(this.artifactPath(digest), bytes);
-      this.db
-        .prepare('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)')
+      this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)')
         .run(digest, bytes.byteLength, Date.now());
     } else {
-      this.db
-        .prepare('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, ?, 0, ?)')
+      this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, ?, 0, ?)')
         .run(digest, bytes.byteLength, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), Date.now());
     }
     return digest;
@@ -131,8 +140,7 @@ export class Store {
     if (!(this.hasArtifact(digest) && this.artifactIntact(digest, statSync(path).size))) {
       mkdirSync(join(this.artifactDir, digest.slice(0, 2)), { recursive: true });
       renameSync(path, target);
-      this.db
-        .prepare('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)')
+      this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)')
         .run(digest, statSync(target).size, Date.now());
     } else {
       rmSync(path, { force: true });
@@ -141,7 +149,7 @@ export class Store {
   }
 
   private artifactIntact(digest: Digest, size: number): boolean {
-    const row = this.db.prepare('SELECT in_file, size FROM artifacts WHERE digest = ?').get(digest) as
+    const row = this.sql('SELECT in_file, size FROM artifacts WHERE digest = ?').get(digest) as
       | { in_file: number; size: number }
       | undefined;
     if (row === undefined) return false;
@@ -152,7 +160,7 @@ export class Store {
 
   /** Reads an artifact's bytes, verifying its digest; a damaged or missing artifact is an error, never a hit. */
   getBytes(digest: Digest): Buffer {
-    const row = this.db.prepare('SELECT data, in_file FROM artifacts WHERE digest = ?').get(digest) as
+    const row = this.sql('SELECT data, in_file FROM artifacts WHERE digest = ?').get(digest) as
       | { data: Buffer | null; in_file: number }
       | undefined;
     if (row === undefined) {
@@ -176,7 +184,7 @@ export class Store {
 
   /** Path of a file artifact after checking it exists and has the recorded size (full digest check: verifyArtifact). */
   getFilePath(digest: Digest): string {
-    const row = this.db.prepare('SELECT size, in_file FROM artifacts WHERE digest = ?').get(digest) as
+    const row = this.sql('SELECT size, in_file FROM artifacts WHERE digest = ?').get(digest) as
       | { size: number; in_file: number }
       | undefined;
     if (row === undefined || row.in_file !== 1) {

@@ -3,20 +3,23 @@
  * Tests and benchmarks call these directly.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Store } from '../cache/store.js';
 import { DiagnosticError, type Diagnostic } from './diagnostics.js';
 import type { Reporter } from './events.js';
 import { execute, type ExecuteResult, type LlmProvision } from './executor.js';
-import { LlmConfigSchema, llmConfigProblem, llmServiceKey, type LlmConfig } from './llm/config.js';
-import { buildGraph, type PipelineGraph } from './pipeline/graph.js';
-import { resolvePipeline } from './pipeline/resolve.js';
+import type { LlmConfig } from './llm/config.js';
+import type { JsonObject } from './json.js';
+import { loadPlan, savePlan } from './plan-cache.js';
+import type { PipelineGraph } from './pipeline/graph.js';
 import type { NodeRegistry } from './registry.js';
 import { RunStore } from './run-store.js';
 
 export interface PipelineRequest {
   file: string;
-  registry: NodeRegistry;
+  /** The node types; a function so that a fully cached run never loads them. */
+  registry: NodeRegistry | (() => Promise<NodeRegistry>);
   variant?: string;
   set?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -50,15 +53,44 @@ export function defaultCacheDir(file: string, env: NodeJS.ProcessEnv = process.e
 /** Everything that can be checked before any work: the file, variant, --set, node types, params, ports, LLM config. */
 export async function preparePipeline(request: PipelineRequest & { requireLlm?: boolean }): Promise<PreparedPipeline> {
   const env = request.env ?? process.env;
-  const pipeline = resolvePipeline(request.file, { variant: request.variant, set: request.set, env });
-  await request.registry.loadPlugins(pipeline.plugins);
-  const graph = buildGraph(pipeline, request.registry);
+  const file = resolvePath(request.file);
+  if (!existsSync(file)) (await import('./pipeline/resolve.js')).resolvePipeline(file, { env }); // reports the missing file
+  const store = new Store(request.cacheDir ? resolvePath(request.cacheDir) : defaultCacheDir(file, env));
+  let registryPromise: Promise<NodeRegistry> | undefined;
+  const registry = (plugins: readonly string[]) =>
+    (registryPromise ??= (async () => {
+      const r = typeof request.registry === 'function' ? await request.registry() : request.registry;
+      await r.loadPlugins(plugins);
+      return r;
+    })());
+  const planRequest = { file, variant: request.variant, set: request.set, env };
+  let graph: PipelineGraph;
+  let rawLlm: JsonObject | undefined;
+  const cached = loadPlan(
+    store,
+    planRequest,
+    async (type) => (await registry(cachedPlugins())).type(type)!,
+    async () => (await import('./pipeline/resolve.js')).resolvePipeline(file, planRequest).locations,
+  );
+  function cachedPlugins(): readonly string[] {
+    return cached?.graph.pipeline.plugins ?? [];
+  }
+  if (cached) {
+    graph = cached.graph;
+    rawLlm = cached.llmConfig;
+  } else {
+    const [{ resolvePipeline }, { buildGraph }] = await Promise.all([import('./pipeline/resolve.js'), import('./pipeline/graph.js')]);
+    const pipeline = resolvePipeline(file, planRequest);
+    graph = buildGraph(pipeline, await registry(pipeline.plugins));
+    rawLlm = pipeline.llm;
+  }
   const usesLlm = [...graph.nodes.values()].some((n) => n.type.uses?.llm);
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   let llmConfig: LlmConfig | undefined;
-  if (usesLlm || pipeline.llm !== undefined) {
-    const parsed = LlmConfigSchema.safeParse(pipeline.llm ?? {});
+  if (usesLlm || rawLlm !== undefined) {
+    const { LlmConfigSchema, llmConfigProblem } = await import('./llm/config.js');
+    const parsed = LlmConfigSchema.safeParse(rawLlm ?? {});
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
@@ -66,7 +98,7 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
           severity: 'error',
           reason: 'invalid-param',
           message: `llm${path.length ? '.' + path.join('.') : ''}: ${issue.message}${issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : ''}.`,
-          location: pipeline.locations.find(['llm', ...path]),
+          location: graph.pipeline.locations.find(['llm', ...path]),
           hint: 'See docs/llm.md for the fields of the llm: section.',
         });
       }
@@ -78,15 +110,18 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
           severity: request.requireLlm ? 'error' : 'warning',
           reason: 'llm-not-configured',
           message: problem,
-          location: pipeline.locations.findKey(['llm']),
-          origin: pipeline.llm === undefined ? 'environment' : undefined,
+          location: rawLlm === undefined ? undefined : graph.pipeline.locations.findKey(['llm']),
+          origin: rawLlm === undefined ? 'environment' : undefined,
         };
         (request.requireLlm ? diagnostics : warnings).push(diagnostic);
       }
     }
   }
-  if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
-  const store = new Store(request.cacheDir ? resolvePath(request.cacheDir) : defaultCacheDir(request.file, env));
+  if (diagnostics.length > 0) {
+    store.close();
+    throw new DiagnosticError(diagnostics);
+  }
+  if (!cached) savePlan(store, planRequest, graph, rawLlm);
   return { graph, store, llmConfig, usesLlm, warnings };
 }
 
@@ -117,7 +152,6 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
     }
     const result = await execute({
       store,
-      registry: request.registry,
       graph,
       runId,
       variant,
@@ -148,6 +182,7 @@ async function createProvision(
   reporter: Reporter,
 ): Promise<{ provision: LlmProvision; service: { close(): Promise<void> } }> {
   const { createLlmService } = await import('./llm/service.js');
+  const { llmConfigProblem, llmServiceKey } = await import('./llm/config.js');
   const service = createLlmService({
     config,
     store,

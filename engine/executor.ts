@@ -25,7 +25,6 @@ import {
   type ProgressHandle,
 } from './node-type.js';
 import type { PipelineGraph, PlannedNode } from './pipeline/graph.js';
-import type { NodeRegistry } from './registry.js';
 import { RunStore, type NodeState, type OutputRecord } from './run-store.js';
 import { loadValue, outputPresent, storeFile, storeRows } from './values.js';
 
@@ -40,7 +39,6 @@ export interface LlmProvision {
 
 export interface ExecuteOptions {
   store: Store;
-  registry: NodeRegistry;
   graph: PipelineGraph;
   runId: string;
   /** '' when no variant is applied. */
@@ -92,6 +90,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const selected = selectNodes(graph, options.only);
   const force = new Set(options.force ?? []);
   const outcomes = new Map<string, NodeOutcome>();
+  const lastKeys = runs.lastKeys(pipelinePath, options.variant);
   const promises = new Map<string, Promise<NodeOutcome>>();
   const heldLocks = new Set<string>();
   const heartbeat = setInterval(() => runs.beat(heldLocks), HEARTBEAT_MS);
@@ -115,6 +114,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     try {
       fileDigestList = await Promise.all(node.files.map((f) => fileDigests.digest(f)));
     } catch (error) {
+      await graph.pipeline.locations.ready?.();
       const missing = node.files.find((f) => (error as NodeJS.ErrnoException).path === f) ?? node.files[0] ?? '';
       const outcome: NodeOutcome = { ...base, state: 'failed', diagnostic: nodeDiagnostic(graph, node, `Cannot read ${missing}: ${(error as Error).message}`, undefined, 'Check the path, or set SYNTHCSE_DATA to your data folder.') };
       finish(outcome);
@@ -131,19 +131,19 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     };
     const key = nodeKey(record);
     const fileNames = node.files.map((f) => relative(graph.pipeline.dir, f));
-    const last = runs.lastKey(pipelinePath, options.variant, node.id);
-    const explain = last?.key === key ? [] : explainChange(last?.record, record, fileNames);
-    const keyed = { ...base, key, record, explain };
+    const last = lastKeys.get(node.id);
 
     const cached = force.has(node.id) ? undefined : usableRun(store, runs, key);
     if (cached) {
-      const outcome: NodeOutcome = { ...keyed, state: 'cached', outputs: cached.outputs, stats: cached.stats, explain: [] };
+      const outcome: NodeOutcome = { ...base, key, record, state: 'cached', outputs: cached.outputs, stats: cached.stats };
       if (!options.plan) {
-        runs.setLastKey(pipelinePath, options.variant, node.id, key, record, fileNames);
+        if (last?.key !== key) runs.setLastKey(pipelinePath, options.variant, node.id, key, record, fileNames);
         finish(outcome);
       }
       return outcome;
     }
+    const explain = last?.key === key ? [] : explainChange(last?.record(), record, fileNames);
+    const keyed = { ...base, key, record, explain };
     if (options.plan && !node.type.cheap) {
       const estimate = await estimateNode(node, upstream, keyed);
       return { ...keyed, state: 'will-run', estimate, explain: force.has(node.id) ? ['forced', ...explain] : explain };
@@ -207,10 +207,11 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     upstream: { input: { port: string; fromPort: string }; outcome: NodeOutcome }[],
     keyed: Omit<NodeOutcome, 'state'> & { key: NodeKey; record: NodeKeyRecord },
   ): Promise<NodeEstimate | undefined> => {
-    if (!node.type.estimate) return undefined;
+    if (!node.type.estimates) return undefined;
     const { ctx, cleanup } = makeContext(node, keyed.key, keyed.items, {});
     try {
-      return await node.type.estimate(loadInputs(node, upstream) as InputValues<Record<string, InputPortSpec>>, node.params, ctx);
+      const implementation = await graph.implementation(node.type.type);
+      return await implementation.estimate!(loadInputs(node, upstream) as InputValues<Record<string, InputPortSpec>>, node.params, ctx);
     } catch (error) {
       return { items: 0, cachedItems: 0, note: `no estimate: ${(error as Error).message.split('\n')[0]}` };
     } finally {
@@ -231,7 +232,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     const { ctx, cleanup } = makeContext(node, keyed.key, totals, stats);
     try {
       const inputs = loadInputs(node, upstream);
-      const produced = (await node.type.run(inputs as InputValues<Record<string, InputPortSpec>>, node.params, ctx)) as Record<string, Row[] | FileOutput | undefined>;
+      const implementation = await graph.implementation(node.type.type);
+      const produced = (await implementation.run(inputs as InputValues<Record<string, InputPortSpec>>, node.params, ctx)) as Record<string, Row[] | FileOutput | undefined>;
       if (totals.skipped > 0) {
         const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats, explain: keyed.explain };
         finish(outcome);
@@ -240,7 +242,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       const outputs: Record<string, OutputRecord> = {};
       for (const [port, spec] of Object.entries(node.type.outputs)) {
         const value = produced[port];
-        const form = options.registry.formOf(spec.kind);
+        const form = spec.form;
         if (form === 'rows') {
           if (!Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no rows for output "${port}"`);
           outputs[port] = storeRows(store, value);
@@ -253,10 +255,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       if (spend) stats.values = { ...(stats.values ?? {}), llm: spend as unknown as Json };
       const ms = Date.now() - started;
       const complete = totals.failed === 0;
-      store.transaction(() => {
-        runs.putRun({ key: keyed.key, type: node.type.type, record: keyed.record, outputs, complete, failures: totals.failed, stats, ms, finished: Date.now() });
-        runs.setLastKey(pipelinePath, options.variant, node.id, keyed.key, keyed.record, fileNames);
-      });
+      runs.putRun({ key: keyed.key, type: node.type.type, record: keyed.record, outputs, complete, failures: totals.failed, stats, ms, finished: Date.now() });
+      runs.setLastKey(pipelinePath, options.variant, node.id, keyed.key, keyed.record, fileNames);
       const outcome: NodeOutcome = {
         ...keyed,
         state: complete ? 'ran' : 'partial',
@@ -275,6 +275,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
         finish(outcome);
         return outcome;
       }
+      await graph.pipeline.locations.ready?.();
       const outcome: NodeOutcome = { ...keyed, state: 'failed', ms: Date.now() - started, items: totals, stats, diagnostic: errorDiagnostic(graph, node, error) };
       finish(outcome);
       return outcome;
@@ -327,6 +328,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
 
   const finish = (outcome: NodeOutcome, message?: string) => {
     outcomes.set(outcome.id, outcome);
+    if (outcome.state !== 'cached') queueMicrotask(() => runs.flushDeferred());
     const state = outcome.state as NodeState;
     emit({
       type: 'node-end',
@@ -367,6 +369,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     for (const outcome of settled) if (!outcomes.has(outcome.id)) outcomes.set(outcome.id, outcome);
   } finally {
     clearInterval(heartbeat);
+    runs.flushDeferred();
   }
   const states = [...outcomes.values()].map((o) => o.state);
   const status = states.includes('failed') ? 'failed' : states.includes('interrupted') || options.drain.aborted ? 'interrupted' : 'ok';
@@ -376,8 +379,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
 type Row = { [key: string]: Json };
 
 function usableRun(store: Store, runs: RunStore, key: NodeKey) {
-  const run = runs.getRun(key);
-  if (!run || !run.complete) return undefined;
+  const run = runs.getCompleted(key);
+  if (!run) return undefined;
   for (const output of Object.values(run.outputs)) if (!outputPresent(store, output)) return undefined;
   return run;
 }

@@ -57,7 +57,7 @@ export class FileDigests {
     const memoKey = `${path}\u0000${stat.size}\u0000${stat.mtimeMs}`;
     const memo = this.memo.get(memoKey);
     if (memo) return memo;
-    const row = this.store.db.prepare('SELECT size, mtime_ms, digest FROM file_digests WHERE path = ?').get(path) as
+    const row = this.store.sql('SELECT size, mtime_ms, digest FROM file_digests WHERE path = ?').get(path) as
       | { size: number; mtime_ms: number; digest: Digest }
       | undefined;
     let digest: Digest;
@@ -65,7 +65,7 @@ export class FileDigests {
       digest = row.digest;
     } else {
       digest = await hashFile(path);
-      this.store.db.prepare('INSERT OR REPLACE INTO file_digests (path, size, mtime_ms, digest) VALUES (?, ?, ?, ?)').run(path, stat.size, stat.mtimeMs, digest);
+      this.store.sql('INSERT OR REPLACE INTO file_digests (path, size, mtime_ms, digest) VALUES (?, ?, ?, ?)').run(path, stat.size, stat.mtimeMs, digest);
     }
     this.memo.set(memoKey, digest);
     return digest;

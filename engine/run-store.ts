@@ -3,6 +3,7 @@
  * each (pipeline, variant, node) for `plan --explain`, item results, checkpoints, memoized files and locks.
  */
 import { hostname } from 'node:os';
+import type { Statement } from 'better-sqlite3';
 import type { Store } from '../cache/store.js';
 import type { Digest, Json, NodeKey } from './json.js';
 import type { NodeKeyRecord } from './keys.js';
@@ -72,6 +73,9 @@ CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, pid INTEGER NOT NULL, h
 const STALE_LOCK_MS = 120_000;
 
 export class RunStore {
+  /** Bookkeeping writes (history, last keys) gathered so that a no-op rerun commits once, not twice per node. */
+  private deferred: (() => void)[] = [];
+
   constructor(readonly store: Store) {
     store.ensureTables('engine', DDL);
   }
@@ -80,8 +84,20 @@ export class RunStore {
     return this.store.db;
   }
 
+  private sql(text: string): Statement {
+    return this.store.sql(text);
+  }
+
+  /** Commits the deferred bookkeeping writes in one transaction. */
+  flushDeferred(): void {
+    if (this.deferred.length === 0) return;
+    const writes = this.deferred;
+    this.deferred = [];
+    this.store.transaction(() => writes.forEach((w) => w()));
+  }
+
   getRun(key: NodeKey): NodeRunRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM node_runs WHERE key = ?').get(key) as
+    const row = this.sql('SELECT * FROM node_runs WHERE key = ?').get(key) as
       | { key: NodeKey; type: string; record: string; outputs: string; complete: number; failures: number; stats: string; ms: number; finished: number }
       | undefined;
     if (row === undefined) return undefined;
@@ -104,34 +120,54 @@ export class RunStore {
   }
 
   putRun(run: NodeRunRecord): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO node_runs (key, type, record, outputs, complete, failures, stats, ms, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT OR REPLACE INTO node_runs (key, type, record, outputs, complete, failures, stats, ms, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(run.key, run.type, JSON.stringify(run.record), JSON.stringify(run.outputs), run.complete ? 1 : 0, run.failures, JSON.stringify(run.stats), run.ms, run.finished);
   }
 
   deleteRun(key: NodeKey): void {
-    this.db.prepare('DELETE FROM node_runs WHERE key = ?').run(key);
+    this.sql('DELETE FROM node_runs WHERE key = ?').run(key);
   }
 
   startRun(runId: string, pipeline: string, variant: string, argv: string[]): void {
-    this.db.prepare('INSERT OR REPLACE INTO runs (run_id, pipeline, variant, argv, started, status) VALUES (?, ?, ?, ?, ?, ?)').run(runId, pipeline, variant, JSON.stringify(argv), Date.now(), 'running');
+    this.sql('INSERT OR REPLACE INTO runs (run_id, pipeline, variant, argv, started, status) VALUES (?, ?, ?, ?, ?, ?)').run(runId, pipeline, variant, JSON.stringify(argv), Date.now(), 'running');
   }
 
   finishRun(runId: string, status: string): void {
-    this.db.prepare('UPDATE runs SET finished = ?, status = ? WHERE run_id = ?').run(Date.now(), status, runId);
+    this.sql('UPDATE runs SET finished = ?, status = ? WHERE run_id = ?').run(Date.now(), status, runId);
   }
 
   recordHistory(row: HistoryRow): void {
-    this.db
-      .prepare(
+    this.deferred.push(() => this.sql(
         `INSERT OR REPLACE INTO node_history (run_id, node_id, pipeline, variant, type, key, state, ms, items_cached, items_ran, items_failed, failure_reasons, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(row.runId, row.nodeId, row.pipeline, row.variant, row.type, row.key, row.state, row.ms, row.itemsCached, row.itemsRan, row.itemsFailed, JSON.stringify(row.failureReasons), row.at);
+      .run(row.runId, row.nodeId, row.pipeline, row.variant, row.type, row.key, row.state, row.ms, row.itemsCached, row.itemsRan, row.itemsFailed, JSON.stringify(row.failureReasons), row.at));
+  }
+
+  /** The last key of every node of a pipeline and variant, read in one query (record JSON parsed on demand). */
+  lastKeys(pipeline: string, variant: string): Map<string, { key: NodeKey; record: () => NodeKeyRecord; fileNames: () => string[] }> {
+    const rows = this.sql('SELECT node_id, key, record, file_names FROM last_keys WHERE pipeline = ? AND variant = ?').all(pipeline, variant) as {
+      node_id: string;
+      key: NodeKey;
+      record: string;
+      file_names: string;
+    }[];
+    return new Map(rows.map((r) => [r.node_id, { key: r.key, record: () => JSON.parse(r.record) as NodeKeyRecord, fileNames: () => JSON.parse(r.file_names) as string[] }]));
+  }
+
+  /** Outputs and stats of a completed node run, without parsing its key record (the no-op rerun path). */
+  getCompleted(key: NodeKey): Pick<NodeRunRecord, 'outputs' | 'stats'> | undefined {
+    const row = this.sql('SELECT outputs, stats FROM node_runs WHERE key = ? AND complete = 1').get(key) as { outputs: string; stats: string } | undefined;
+    if (row === undefined) return undefined;
+    try {
+      return { outputs: JSON.parse(row.outputs) as Record<string, OutputRecord>, stats: JSON.parse(row.stats) as NodeStats };
+    } catch {
+      return undefined;
+    }
   }
 
   lastKey(pipeline: string, variant: string, nodeId: string): { key: NodeKey; record: NodeKeyRecord; fileNames: string[] } | undefined {
-    const row = this.db.prepare('SELECT key, record, file_names FROM last_keys WHERE pipeline = ? AND variant = ? AND node_id = ?').get(pipeline, variant, nodeId) as
+    const row = this.sql('SELECT key, record, file_names FROM last_keys WHERE pipeline = ? AND variant = ? AND node_id = ?').get(pipeline, variant, nodeId) as
       | { key: NodeKey; record: string; file_names: string }
       | undefined;
     if (!row) return undefined;
@@ -139,30 +175,29 @@ export class RunStore {
   }
 
   setLastKey(pipeline: string, variant: string, nodeId: string, key: NodeKey, record: NodeKeyRecord, fileNames: string[]): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO last_keys (pipeline, variant, node_id, key, record, file_names) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(pipeline, variant, nodeId, key, JSON.stringify(record), JSON.stringify(fileNames));
+    this.deferred.push(() => this.sql('INSERT OR REPLACE INTO last_keys (pipeline, variant, node_id, key, record, file_names) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(pipeline, variant, nodeId, key, JSON.stringify(record), JSON.stringify(fileNames)));
   }
 
   latestRun(pipeline?: string): { runId: string; pipeline: string; variant: string; status: string; started: number; finished: number | null } | undefined {
     const row = (pipeline === undefined
-      ? this.db.prepare('SELECT * FROM runs ORDER BY started DESC LIMIT 1').get()
-      : this.db.prepare('SELECT * FROM runs WHERE pipeline = ? ORDER BY started DESC LIMIT 1').get(pipeline)) as
+      ? this.sql('SELECT * FROM runs ORDER BY started DESC LIMIT 1').get()
+      : this.sql('SELECT * FROM runs WHERE pipeline = ? ORDER BY started DESC LIMIT 1').get(pipeline)) as
       | { run_id: string; pipeline: string; variant: string; status: string; started: number; finished: number | null }
       | undefined;
     return row && { runId: row.run_id, pipeline: row.pipeline, variant: row.variant, status: row.status, started: row.started, finished: row.finished };
   }
 
   history(runId: string): HistoryRow[] {
-    const rows = this.db.prepare('SELECT * FROM node_history WHERE run_id = ? ORDER BY at').all(runId) as Array<Record<string, unknown>>;
+    const rows = this.sql('SELECT * FROM node_history WHERE run_id = ? ORDER BY at').all(runId) as Array<Record<string, unknown>>;
     return rows.map(toHistory);
   }
 
   /** The most recent history row of a node id (for `show` and `export` without a pipeline file). */
   latestNode(nodeId: string, pipeline?: string): HistoryRow | undefined {
     const row = (pipeline === undefined
-      ? this.db.prepare(`SELECT * FROM node_history WHERE node_id = ? AND state IN ('cached','ran','partial') ORDER BY at DESC LIMIT 1`).get(nodeId)
-      : this.db.prepare(`SELECT * FROM node_history WHERE node_id = ? AND pipeline = ? AND state IN ('cached','ran','partial') ORDER BY at DESC LIMIT 1`).get(nodeId, pipeline)) as
+      ? this.sql(`SELECT * FROM node_history WHERE node_id = ? AND state IN ('cached','ran','partial') ORDER BY at DESC LIMIT 1`).get(nodeId)
+      : this.sql(`SELECT * FROM node_history WHERE node_id = ? AND pipeline = ? AND state IN ('cached','ran','partial') ORDER BY at DESC LIMIT 1`).get(nodeId, pipeline)) as
       | Record<string, unknown>
       | undefined;
     return row && toHistory(row);
@@ -172,25 +207,25 @@ export class RunStore {
   tryLock(name: string): boolean {
     const host = hostname();
     return this.store.transaction(() => {
-      const row = this.db.prepare('SELECT pid, host, beat FROM locks WHERE name = ?').get(name) as { pid: number; host: string; beat: number } | undefined;
+      const row = this.sql('SELECT pid, host, beat FROM locks WHERE name = ?').get(name) as { pid: number; host: string; beat: number } | undefined;
       if (row && !(row.pid === process.pid && row.host === host)) {
         const dead = row.host === host && !processAlive(row.pid);
         const stale = Date.now() - row.beat > STALE_LOCK_MS;
         if (!dead && !stale) return false;
       }
-      this.db.prepare('INSERT OR REPLACE INTO locks (name, pid, host, beat) VALUES (?, ?, ?, ?)').run(name, process.pid, host, Date.now());
+      this.sql('INSERT OR REPLACE INTO locks (name, pid, host, beat) VALUES (?, ?, ?, ?)').run(name, process.pid, host, Date.now());
       return true;
     });
   }
 
   beat(names: Iterable<string>): void {
-    const stmt = this.db.prepare('UPDATE locks SET beat = ? WHERE name = ? AND pid = ?');
+    const stmt = this.sql('UPDATE locks SET beat = ? WHERE name = ? AND pid = ?');
     const now = Date.now();
     for (const name of names) stmt.run(now, name, process.pid);
   }
 
   unlock(name: string): void {
-    this.db.prepare('DELETE FROM locks WHERE name = ? AND pid = ?').run(name, process.pid);
+    this.sql('DELETE FROM locks WHERE name = ? AND pid = ?').run(name, process.pid);
   }
 }
 

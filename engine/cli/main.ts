@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   gc: { summary: 'gc [--root DIR] [--dry-run]: remove cache entries no pipeline under DIR can reach', load: () => import('./gc.js') },
   doctor: { summary: 'doctor [--repair]: check the cache for damage and repair what can be repaired', load: () => import('./doctor.js') },
   schema: { summary: 'schema [--out FILE]: JSON Schema of pipeline files, for editors', load: () => import('./schema.js') },
+  report: { summary: 'report [FILE] --out report.html: a self-contained HTML report of the last run', load: () => import('./report.js') },
 };
 
 function help(): string {

@@ -12,7 +12,7 @@ export async function main(argv: string[]): Promise<number> {
   if (file === undefined || positionals.length > 1) throw usageError('plan takes one pipeline file.', USAGE);
   const result = await runPipeline({
     file,
-    registry: await builtinRegistry(),
+    registry: builtinRegistry,
     variant: values.variant,
     set: asStrings(values.set),
     cacheDir: values.cache,

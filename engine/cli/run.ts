@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const result = await runPipeline({
       file,
-      registry: await builtinRegistry(),
+      registry: builtinRegistry,
       variant: values.variant,
       set: asStrings(values.set),
       cacheDir: values.cache,

@@ -18,9 +18,26 @@ export interface InputBinding {
   fromPort: string;
 }
 
+/** What the engine needs to know of a node type to key and schedule it, without loading its implementation. */
+export interface NodeMeta {
+  type: string;
+  version: number;
+  inputs: Record<string, InputPortSpec>;
+  outputs: Record<string, { kind: string; form: 'rows' | 'file' }>;
+  uses?: { llm?: boolean };
+  cheap?: boolean;
+  estimates: boolean;
+}
+
+export function nodeMeta(type: AnyNodeType, registry: NodeRegistry): NodeMeta {
+  const outputs: NodeMeta['outputs'] = {};
+  for (const [port, spec] of Object.entries(type.outputs)) outputs[port] = { kind: spec.kind, form: registry.formOf(spec.kind) };
+  return { type: type.type, version: type.version, inputs: type.inputs, outputs, uses: type.uses, cheap: type.cheap, estimates: type.estimate !== undefined };
+}
+
 export interface PlannedNode {
   id: string;
-  type: AnyNodeType;
+  type: NodeMeta;
   /** Keyed parameters after schema parsing (defaults applied): what the key hashes. */
   params: Json;
   options: unknown;
@@ -35,7 +52,8 @@ export interface PipelineGraph {
   /** Nodes by generation: every node's upstreams are in earlier generations. */
   levels: string[][];
   order: string[];
-  graph: DirectedGraph;
+  /** The implementation of a node type, loaded only when a node of it has to run or estimate. */
+  implementation(type: string): Promise<AnyNodeType>;
 }
 
 export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): PipelineGraph {
@@ -68,7 +86,7 @@ export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): 
     } catch (error) {
       diagnostics.push({ severity: 'error', reason: 'invalid-param', message: `Node "${id}": ${(error as Error).message}`, location: loc.find(['nodes', id, 'with']) });
     }
-    planned.set(id, { id, type, params: params as Json, options, inputs: [], files });
+    planned.set(id, { id, type: nodeMeta(type, registry), params: params as Json, options, inputs: [], files });
   }
 
   // Inputs: references, ports and kinds.
@@ -165,12 +183,22 @@ export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): 
   }
   if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
   const levels = topologicalGenerations(graph);
-  return { pipeline, nodes: planned, levels, order: levels.flat(), graph };
+  return {
+    pipeline,
+    nodes: planned,
+    levels,
+    order: levels.flat(),
+    implementation: async (name) => {
+      const type = registry.type(name);
+      if (!type) throw new Error(`Internal error: node type ${name} is not registered`);
+      return type;
+    },
+  };
 }
 
 function parseWith(
   id: string,
-  type: AnyNodeType,
+  type: AnyNodeType | NodeMeta,
   schema: z.ZodType,
   input: JsonObject,
   knownKeys: string[],

@@ -12,8 +12,18 @@ export function pathId(path: ValuePath): string {
   return path.join('\u0000');
 }
 
+/** Finds where a value of the resolved pipeline was written. */
+export interface Locator {
+  /** The range of the value at `path`, or of the nearest ancestor that has one. */
+  find(path: ValuePath): SourceRange | undefined;
+  /** The range of the key naming the value at `path`, else of the value itself. */
+  findKey(path: ValuePath): SourceRange | undefined;
+  /** Loads positions that are read lazily (a cached plan re-reads its files only when a diagnostic needs them). */
+  ready?(): Promise<void>;
+}
+
 /** Source ranges of values, by path; merged documents keep the range of whichever file supplied a value. */
-export class LocationMap {
+export class LocationMap implements Locator {
   private readonly ranges = new Map<string, SourceRange>();
   private readonly keyRanges = new Map<string, SourceRange>();
 

@@ -7,7 +7,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import { DiagnosticError, didYouMean, type Diagnostic, type SourceRange } from '../diagnostics.js';
 import { isJsonObject, type Json, type JsonObject } from '../json.js';
-import { LocationMap, parseLocatedYaml, type ValuePath } from './located.js';
+import { LocationMap, parseLocatedYaml, type Locator, type ValuePath } from './located.js';
 
 export interface NodeSpec {
   type: string;
@@ -30,7 +30,11 @@ export interface ResolvedPipeline {
   /** Modules with extra node types, resolved to absolute paths. */
   plugins: string[];
   nodes: Record<string, NodeSpec>;
-  locations: LocationMap;
+  locations: Locator;
+  /** Every file read to resolve it (the file and its `extends` chain). */
+  sources: string[];
+  /** The environment variables it read, with the values they had (null: unset). */
+  envUsed: Record<string, string | null>;
 }
 
 export interface ResolveOptions {
@@ -51,7 +55,8 @@ interface Layer {
 export function resolvePipeline(file: string, options: ResolveOptions = {}): ResolvedPipeline {
   const absolute = resolvePath(file);
   const diagnostics: Diagnostic[] = [];
-  const layer = loadWithExtends(absolute, [], diagnostics);
+  const sources: string[] = [];
+  const layer = loadWithExtends(absolute, [], diagnostics, undefined, sources);
   if (diagnostics.length > 0 || layer === undefined) throw new DiagnosticError(diagnostics);
 
   const variantNames = isJsonObject(layer.value.variants) ? Object.keys(layer.value.variants) : [];
@@ -77,14 +82,23 @@ export function resolvePipeline(file: string, options: ResolveOptions = {}): Res
   }
   if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
 
-  const interpolated = interpolate(merged, options.env ?? process.env, diagnostics);
+  const envUsed: Record<string, string | null> = {};
+  const env = options.env ?? process.env;
+  const recordingEnv = new Proxy(env, {
+    get(target, name) {
+      const value = target[name as string];
+      if (typeof name === 'string') envUsed[name] = value ?? null;
+      return value;
+    },
+  });
+  const interpolated = interpolate(merged, recordingEnv, diagnostics);
   if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
   const pipeline = toResolved(absolute, interpolated, variantNames, options.variant, diagnostics);
   if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
-  return pipeline;
+  return { ...pipeline, sources, envUsed };
 }
 
-function loadWithExtends(file: string, chain: string[], diagnostics: Diagnostic[], from?: SourceRange): Layer | undefined {
+function loadWithExtends(file: string, chain: string[], diagnostics: Diagnostic[], from: SourceRange | undefined, sources: string[]): Layer | undefined {
   if (chain.includes(file)) {
     diagnostics.push({
       severity: 'error',
@@ -105,6 +119,7 @@ function loadWithExtends(file: string, chain: string[], diagnostics: Diagnostic[
     });
     return undefined;
   }
+  sources.push(file);
   const doc = parseLocatedYaml(file, readFileSync(file, 'utf8'));
   if (doc.diagnostics.length > 0) {
     diagnostics.push(...doc.diagnostics);
@@ -137,7 +152,7 @@ function loadWithExtends(file: string, chain: string[], diagnostics: Diagnostic[
     diagnostics.push({ severity: 'error', reason: 'extends-failed', message: '`extends` must be a file path.', location: doc.locations.find(['extends']) });
     return undefined;
   }
-  const base = loadWithExtends(resolvePath(dirname(file), parent), [...chain, file], diagnostics, doc.locations.find(['extends']));
+  const base = loadWithExtends(resolvePath(dirname(file), parent), [...chain, file], diagnostics, doc.locations.find(['extends']), sources);
   if (base === undefined) return undefined;
   const { extends: _dropped, ...rest } = own.value;
   return mergeLayers(base, { value: rest, locations: own.locations });
@@ -312,7 +327,7 @@ function substitute(
   return value;
 }
 
-function toResolved(file: string, layer: Layer, variantNames: string[], variant: string | undefined, diagnostics: Diagnostic[]): ResolvedPipeline {
+function toResolved(file: string, layer: Layer, variantNames: string[], variant: string | undefined, diagnostics: Diagnostic[]): Omit<ResolvedPipeline, 'sources' | 'envUsed'> {
   const root = layer.value;
   const loc = layer.locations;
   const nodes: Record<string, NodeSpec> = {};
