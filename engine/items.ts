@@ -11,7 +11,9 @@ import type { ItemFailure, ItemMapResult, ItemMapSpec, ProgressHandle } from './
 import { LlmCallError } from './llm/types.js';
 
 const LOOKUP_CHUNK = 500;
-const FLUSH_EVERY_ITEMS = 256;
+// Cheap items finish in one synchronous burst; committing a random-keyed index dirties a page per item, so
+// commits are large when many items finish without the event loop turning in between.
+const FLUSH_EVERY_ITEMS = 8192;
 
 export interface ItemTotals {
   cached: number;

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   diff: { summary: 'diff A.yaml [B.yaml] [--variant X] [--variant Y]: which nodes two pipelines or variants share', load: () => import('./diff.js') },
   gc: { summary: 'gc [--root DIR] [--dry-run]: remove cache entries no pipeline under DIR can reach', load: () => import('./gc.js') },
   doctor: { summary: 'doctor [--repair]: check the cache for damage and repair what can be repaired', load: () => import('./doctor.js') },
+  eval: { summary: 'eval --model MODEL.onnx [--data FOLDER] [--baseline MODEL]: STS evaluation of an exported model', load: () => import('./eval.js') },
   schema: { summary: 'schema [--out FILE]: JSON Schema of pipeline files, for editors', load: () => import('./schema.js') },
   report: { summary: 'report [FILE] --out report.html: a self-contained HTML report of the last run', load: () => import('./report.js') },
 };
