@@ -245,6 +245,10 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
         const form = spec.form;
         if (form === 'rows') {
           if (!Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no rows for output "${port}"`);
+          const missing = spec.fields?.filter((field) => value.some((row) => row === null || typeof row !== 'object' || !(field in row)));
+          if (missing && missing.length > 0) {
+            throw new Error(`Internal error: node type ${node.type.type} returned ${spec.kind} rows without the field(s) ${missing.join(', ')} on output "${port}"`);
+          }
           outputs[port] = storeRows(store, value);
         } else {
           if (value === undefined || Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no file for output "${port}"`);

@@ -16,6 +16,8 @@ export interface PortKindSpec {
   form: 'rows' | 'file';
   /** A kind that this kind may be used as (scored-triplets may feed a triplets input). */
   extends?: PortKind;
+  /** Fields every row of a rows-form kind has; the engine checks node outputs against them. */
+  fields?: readonly string[];
   description: string;
 }
 

@@ -23,7 +23,7 @@ export interface NodeMeta {
   type: string;
   version: number;
   inputs: Record<string, InputPortSpec>;
-  outputs: Record<string, { kind: string; form: 'rows' | 'file' }>;
+  outputs: Record<string, { kind: string; form: 'rows' | 'file'; fields?: readonly string[] }>;
   uses?: { llm?: boolean };
   cheap?: boolean;
   estimates: boolean;
@@ -31,7 +31,9 @@ export interface NodeMeta {
 
 export function nodeMeta(type: AnyNodeType, registry: NodeRegistry): NodeMeta {
   const outputs: NodeMeta['outputs'] = {};
-  for (const [port, spec] of Object.entries(type.outputs)) outputs[port] = { kind: spec.kind, form: registry.formOf(spec.kind) };
+  for (const [port, spec] of Object.entries(type.outputs)) {
+    outputs[port] = { kind: spec.kind, form: registry.formOf(spec.kind), fields: registry.kind(spec.kind)?.fields };
+  }
   return { type: type.type, version: type.version, inputs: type.inputs, outputs, uses: type.uses, cheap: type.cheap, estimates: type.estimate !== undefined };
 }
 

@@ -1,0 +1,198 @@
+/**
+ * The LlmClient a node gets: request cache first, then a lease so no two processes pay for one request, then the
+ * budget check, then the online executor or the batch executor. Each answer is committed the moment it arrives.
+ */
+import { canonicalJson, type ItemKey } from '../json.js';
+import type { BatchExecutor } from './batch-executor.js';
+import type { Budget } from './budget.js';
+import type { LlmStore, StoredResponse } from './llm-store.js';
+import { callOnline, type RetryPolicy } from './online-executor.js';
+import type { PriceTable } from './prices.js';
+import type { OnlineProvider } from './provider.js';
+import { prefixDigestOf, requestKeyOf } from './request-key.js';
+import type { RequestPool } from './request-pool.js';
+import { estimateInputTokens } from './tokens.js';
+import {
+  LlmCallError,
+  type CallMode,
+  type CostEstimate,
+  type LlmCallOptions,
+  type LlmClient,
+  type LlmRequest,
+  type LlmResponse,
+  type ProviderName,
+} from './types.js';
+
+/** State shared by every client of one service. */
+export interface LlmCore {
+  providerName: ProviderName;
+  provider: OnlineProvider;
+  /** Undefined when the provider has no batch API. */
+  batch: BatchExecutor | undefined;
+  store: LlmStore;
+  prices: PriceTable;
+  budget: Budget;
+  pool(model: string): RequestPool;
+  policy: RetryPolicy;
+  redact(text: string): string;
+  /** Calls this process is making, so two nodes asking the same request share one call. */
+  inFlight: Map<ItemKey, Promise<StoredResponse>>;
+  /** How often to look again when another process holds a request's lease. */
+  leasePollMs: number;
+  /** Estimates reserved for batch items, settled when their result is stored. */
+  batchReservations: Map<ItemKey, number>;
+}
+
+export class ServiceClient implements LlmClient {
+  readonly provider: ProviderName;
+
+  constructor(
+    private readonly core: LlmCore,
+    readonly nodeId: string,
+    readonly mode: CallMode,
+    readonly model: string,
+  ) {
+    this.provider = core.providerName;
+  }
+
+  requestKey(request: LlmRequest, sample: number): ItemKey {
+    return requestKeyOf(this.provider, request, sample);
+  }
+
+  isCached(request: LlmRequest, sample: number): boolean {
+    return this.core.store.hasResponse(this.requestKey(request, sample));
+  }
+
+  validate(request: LlmRequest): string[] {
+    const problems = this.core.provider.validate(request);
+    if (this.mode === 'batch' && this.core.batch === undefined) {
+      problems.push(`mode: batch is not available with the ${this.provider} provider; use mode: online.`);
+    }
+    if (!Number.isInteger(request.max_tokens) || request.max_tokens < 1) problems.push('max_tokens must be a positive integer.');
+    if (request.messages.length === 0 || request.messages[request.messages.length - 1]!.role !== 'user') {
+      problems.push('a request must end with a user message.');
+    }
+    return problems;
+  }
+
+  estimate(requests: readonly { request: LlmRequest; sample: number }[]): CostEstimate {
+    const total: CostEstimate = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    for (const { request, sample } of requests) {
+      if (this.isCached(request, sample)) continue;
+      const one = this.estimateOne(request);
+      total.requests++;
+      total.inputTokens += one.inputTokens;
+      total.outputTokens += one.outputTokens;
+      total.costUsd += one.costUsd;
+    }
+    return total;
+  }
+
+  async complete(request: LlmRequest, options: LlmCallOptions): Promise<LlmResponse> {
+    const problems = this.validate(request);
+    if (problems.length > 0) throw new LlmCallError('invalid-request', problems.join(' '));
+    const key = this.requestKey(request, options.sample);
+    const stored = this.core.store.getResponse(key);
+    if (stored !== undefined) return { ...stored, cached: true };
+    const pending = this.core.inFlight.get(key);
+    if (pending !== undefined) return { ...(await pending), cached: true };
+    const call = this.pay(key, request, options);
+    const shared = call.then((r) => r.response);
+    shared.catch(() => undefined); // Its failure is reported to this caller; other waiters get it too.
+    this.core.inFlight.set(key, shared);
+    try {
+      const { response, paid } = await call;
+      return { ...response, cached: !paid };
+    } finally {
+      this.core.inFlight.delete(key);
+    }
+  }
+
+  private estimateOne(request: LlmRequest): { inputTokens: number; outputTokens: number; costUsd: number } {
+    const inputTokens = estimateInputTokens(request);
+    const outputTokens = Math.min(request.max_tokens, Math.round(this.core.store.meanOutputTokens(prefixDigestOf(request)) ?? request.max_tokens));
+    const usage = { input_tokens: inputTokens, output_tokens: outputTokens, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    return { inputTokens, outputTokens, costUsd: this.core.prices.cost(request.model, usage, this.mode).costUsd };
+  }
+
+  /** Waits for another process that holds the lease, or claims it and pays for the call. */
+  private async pay(key: ItemKey, request: LlmRequest, options: LlmCallOptions): Promise<{ response: StoredResponse; paid: boolean }> {
+    for (;;) {
+      if (options.signal?.aborted === true) throw new LlmCallError('aborted', 'The call was aborted before it was sent.');
+      const claim = this.core.store.claim(key);
+      if (claim === 'cached') return { response: this.core.store.getResponse(key)!, paid: false };
+      if (claim === 'claimed') break;
+      await delay(this.core.leasePollMs);
+    }
+    try {
+      const response = this.mode === 'batch' ? await this.payBatch(key, request, options.sample) : await this.payOnline(key, request, options);
+      return { response, paid: true };
+    } catch (error) {
+      this.core.store.release(key);
+      throw error;
+    }
+  }
+
+  private async payOnline(key: ItemKey, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
+    const estimate = this.estimateOne(request);
+    this.core.budget.reserve(estimate.costUsd);
+    let paid: number | undefined;
+    try {
+      const { reply, latencyMs } = await callOnline(
+        this.core.provider,
+        this.core.pool(request.model),
+        this.core.policy,
+        { request, requestKey: key, estimatedTokens: estimate.inputTokens + estimate.outputTokens, ...(options.signal ? { signal: options.signal } : {}) },
+        this.core.redact,
+      );
+      const { costUsd, cacheSavingsUsd } = this.core.prices.cost(request.model, reply.usage, 'online');
+      paid = costUsd;
+      const responseDigest = this.core.store.putResponse({
+        key,
+        provider: this.provider,
+        requestModel: request.model,
+        sample: options.sample,
+        prefixDigest: prefixDigestOf(request),
+        requestJson: canonicalJson(request),
+        raw: reply.raw,
+        text: reply.text,
+        stopReason: reply.stopReason,
+        reportedModel: reply.model,
+        usage: reply.usage,
+        ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
+        latencyMs,
+        mode: 'online',
+        costUsd,
+        savingsUsd: cacheSavingsUsd,
+        nodeId: this.nodeId,
+      });
+      return {
+        text: reply.text,
+        stopReason: reply.stopReason,
+        model: reply.model,
+        usage: reply.usage,
+        ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
+        latencyMs,
+        mode: 'online',
+        responseDigest,
+      };
+    } finally {
+      this.core.budget.settle(estimate.costUsd, paid);
+    }
+  }
+
+  private payBatch(key: ItemKey, request: LlmRequest, sample: number): Promise<StoredResponse> {
+    const batch = this.core.batch!;
+    const recorded = this.core.store.batchItem(key);
+    if (recorded?.batch_id != null) return batch.attach(key, recorded.batch_id);
+    const estimate = this.estimateOne(request);
+    this.core.budget.reserve(estimate.costUsd);
+    this.core.batchReservations.set(key, estimate.costUsd);
+    // The request as stored for resubmission keeps cache_prefix: it changes the price, not the answer.
+    return batch.submit({ key, request, requestJson: canonicalJson(request), nodeId: this.nodeId, sample });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

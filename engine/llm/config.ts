@@ -1,0 +1,89 @@
+/**
+ * The pipeline's top-level `llm:` section. Only provider and model change answers (they join node keys); everything
+ * else is operational.
+ */
+import { z } from 'zod';
+import type { LlmServiceKey } from './types.js';
+
+export const DEFAULT_ANTHROPIC_MODEL = 'claude-haiku-4-5';
+
+const PriceSchema = z.strictObject({
+  /** USD per million tokens. */
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cache_read: z.number().nonnegative().optional(),
+  cache_write: z.number().nonnegative().optional(),
+  /** Fraction of the online price paid in batch mode (0.5 = 50% discount). */
+  batch_factor: z.number().positive().max(1).optional(),
+});
+export type PriceOverride = z.output<typeof PriceSchema>;
+
+export const LlmConfigSchema = z.strictObject({
+  provider: z.enum(['anthropic', 'openai-compatible']).default('anthropic'),
+  model: z.string().min(1).default(DEFAULT_ANTHROPIC_MODEL),
+  /** Anthropic: overrides ANTHROPIC_BASE_URL. openai-compatible: required, e.g. http://localhost:8000/v1. */
+  base_url: z.string().url().optional(),
+  /** The NAME of the environment variable holding the key (never the key itself). */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, e.g. OPENAI_API_KEY')
+    .optional(),
+  /**
+   * anthropic-version header. The SDK's default, 2026-10-21, rejects temperature/top_p/top_k; '2023-06-01' accepts them.
+   */
+  anthropic_version: z.enum(['2023-06-01', '2026-10-21']).optional(),
+  max_concurrency: z.number().int().positive().default(16),
+  /**
+   * Ceilings. When unset, the pool starts at a conservative rate and adopts the limits the provider reports in its
+   * rate-limit headers; when set, headers can only lower them.
+   */
+  requests_per_minute: z.number().positive().optional(),
+  tokens_per_minute: z.number().positive().optional(),
+  timeout_ms: z.number().int().positive().default(120_000),
+  max_attempts: z.number().int().positive().default(6),
+  /** First retry delay for 5xx/network errors; doubles per attempt, jittered. */
+  backoff_base_ms: z.number().int().nonnegative().default(1_000),
+  backoff_max_ms: z.number().int().positive().default(60_000),
+  batch_poll_ms: z.number().int().positive().default(30_000),
+  batch_quiet_ms: z.number().int().nonnegative().default(500),
+  batch_max_requests: z.number().int().positive().max(100_000).default(100_000),
+  /** Per-model price overrides in USD per million tokens, keyed by model id (or id prefix). */
+  prices: z.record(z.string(), PriceSchema).optional(),
+});
+
+export type LlmConfig = z.output<typeof LlmConfigSchema>;
+
+export function llmServiceKey(config: LlmConfig): LlmServiceKey {
+  return { provider: config.provider, model: config.model };
+}
+
+/** The environment variable holding the API key for this configuration. */
+export function apiKeyEnvName(config: LlmConfig): string | undefined {
+  if (config.api_key_env !== undefined) return config.api_key_env;
+  return config.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined;
+}
+
+/** Why this configuration cannot make calls in this environment, or undefined when it can. */
+export function llmConfigProblem(config: LlmConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const keyEnv = apiKeyEnvName(config);
+  if (config.provider === 'anthropic') {
+    if (keyEnv !== undefined && !nonEmpty(env[keyEnv]) && !nonEmpty(env.ANTHROPIC_AUTH_TOKEN)) {
+      return (
+        `No LLM is configured: set ${keyEnv} (and ANTHROPIC_BASE_URL for a compatible endpoint), ` +
+        'or run with --set llm.provider=openai-compatible --set llm.base_url=http://…'
+      );
+    }
+    return undefined;
+  }
+  if (config.base_url === undefined) {
+    return 'The openai-compatible provider needs a base URL: set llm.base_url (e.g. --set llm.base_url=http://localhost:8000/v1).';
+  }
+  if (config.api_key_env !== undefined && !nonEmpty(env[config.api_key_env])) {
+    return `llm.api_key_env names ${config.api_key_env}, but that environment variable is not set.`;
+  }
+  return undefined;
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}

@@ -1,0 +1,378 @@
+/**
+ * The LLM layer's tables in the cache database: cached responses, cross-process leases on request keys, and batch
+ * intents. Every write is its own small transaction so a kill -9 loses at most the calls in flight.
+ */
+import { hostname } from 'node:os';
+import type Database from 'better-sqlite3';
+import type { Store } from '../../cache/store.js';
+import { canonicalJson, sha256, type Digest, type ItemKey, type Json } from '../json.js';
+import type { CallMode, LlmSpend, LlmUsage, ProviderName } from './types.js';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS llm_responses (
+  request_key TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  request_model TEXT NOT NULL,
+  sample INTEGER NOT NULL,
+  prefix_digest TEXT NOT NULL,
+  request_json TEXT NOT NULL,
+  raw_json TEXT NOT NULL,
+  response_digest TEXT NOT NULL,
+  text TEXT NOT NULL,
+  stop_reason TEXT NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL,
+  reported_model TEXT NOT NULL,
+  request_id TEXT,
+  latency_ms INTEGER NOT NULL,
+  mode TEXT NOT NULL,
+  cost_usd REAL NOT NULL,
+  savings_usd REAL NOT NULL,
+  node_id TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_responses_prefix ON llm_responses (prefix_digest);
+CREATE TABLE IF NOT EXISTS llm_leases (
+  request_key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  heartbeat INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_batches (
+  batch_id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  state TEXT NOT NULL,
+  request_count INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  finished INTEGER
+);
+CREATE TABLE IF NOT EXISTS llm_batch_items (
+  request_key TEXT PRIMARY KEY,
+  custom_id TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  sample INTEGER NOT NULL,
+  request_json TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  batch_id TEXT,
+  attempts INTEGER NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_batch_items_batch ON llm_batch_items (batch_id);
+`;
+
+export interface StoredResponse {
+  text: string;
+  stopReason: string;
+  model: string;
+  usage: LlmUsage;
+  requestId?: string;
+  latencyMs: number;
+  mode: CallMode;
+  responseDigest: Digest;
+}
+
+export interface ResponseRecord {
+  key: ItemKey;
+  provider: ProviderName;
+  requestModel: string;
+  sample: number;
+  prefixDigest: Digest;
+  requestJson: string;
+  raw: Json;
+  text: string;
+  stopReason: string;
+  reportedModel: string;
+  usage: LlmUsage;
+  requestId?: string;
+  latencyMs: number;
+  mode: CallMode;
+  costUsd: number;
+  savingsUsd: number;
+  nodeId: string;
+}
+
+export interface BatchItemRow {
+  request_key: ItemKey;
+  custom_id: string;
+  provider: ProviderName;
+  sample: number;
+  request_json: string;
+  node_id: string;
+  batch_id: string | null;
+  attempts: number;
+}
+
+export type ClaimResult = 'cached' | 'claimed' | 'held';
+
+/** Owners alive in this process: a lease row naming our pid but an owner not in this set is left from a closed service. */
+const liveOwners = new Set<string>();
+
+export class LlmStore {
+  readonly owner: string;
+  private readonly host = hostname();
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(
+    readonly store: Store,
+    /** A lease whose heartbeat is older than this is stale even when its pid cannot be checked (another host). */
+    private readonly leaseStaleMs = 60_000,
+  ) {
+    store.ensureTables('llm', DDL);
+    this.owner = `${this.host}:${process.pid}:${sha256(`${Date.now()}:${Math.random()}`).slice(0, 12)}`;
+    liveOwners.add(this.owner);
+  }
+
+  /** Prepared once per SQL text: these run for every call. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) this.statements.set(text, (statement = this.sql(text)));
+    return statement;
+  }
+
+  close(): void {
+    liveOwners.delete(this.owner);
+    if (this.store.db.open) this.sql('DELETE FROM llm_leases WHERE owner = ?').run(this.owner);
+  }
+
+  getResponse(key: ItemKey): StoredResponse | undefined {
+    const row = this.sql(
+      `SELECT text, stop_reason, reported_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+              request_id, latency_ms, mode, response_digest FROM llm_responses WHERE request_key = ?`,
+    )
+    .get(key) as
+    | {
+        text: string;
+        stop_reason: string;
+        reported_model: string;
+        input_tokens: number;
+        output_tokens: number;
+        cache_read_tokens: number;
+        cache_write_tokens: number;
+        request_id: string | null;
+        latency_ms: number;
+        mode: CallMode;
+        response_digest: Digest;
+      }
+    | undefined;
+    if (row === undefined) return undefined;
+    return {
+      text: row.text,
+      stopReason: row.stop_reason,
+      model: row.reported_model,
+      usage: {
+        input_tokens: row.input_tokens,
+        output_tokens: row.output_tokens,
+        cache_read_input_tokens: row.cache_read_tokens,
+        cache_creation_input_tokens: row.cache_write_tokens,
+      },
+      ...(row.request_id === null ? {} : { requestId: row.request_id }),
+      latencyMs: row.latency_ms,
+      mode: row.mode,
+      responseDigest: row.response_digest,
+    };
+  }
+
+  hasResponse(key: ItemKey): boolean {
+    return this.sql('SELECT 1 FROM llm_responses WHERE request_key = ?').get(key) !== undefined;
+  }
+
+  /** Stores an answer, and in the same transaction drops its lease and batch intent. Returns the response digest. */
+  putResponse(record: ResponseRecord): Digest {
+    const rawJson = canonicalJson(record.raw);
+    const digest = sha256(rawJson);
+    this.store.transaction(() => {
+      this.sql(
+        `INSERT OR IGNORE INTO llm_responses (request_key, provider, request_model, sample, prefix_digest, request_json,
+           raw_json, response_digest, text, stop_reason, input_tokens, output_tokens, cache_read_tokens,
+           cache_write_tokens, reported_model, request_id, latency_ms, mode, cost_usd, savings_usd, node_id, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.key,
+        record.provider,
+        record.requestModel,
+        record.sample,
+        record.prefixDigest,
+        record.requestJson,
+        rawJson,
+        digest,
+        record.text,
+        record.stopReason,
+        record.usage.input_tokens,
+        record.usage.output_tokens,
+        record.usage.cache_read_input_tokens,
+        record.usage.cache_creation_input_tokens,
+        record.reportedModel,
+        record.requestId ?? null,
+        Math.round(record.latencyMs),
+        record.mode,
+        record.costUsd,
+        record.savingsUsd,
+        record.nodeId,
+        Date.now(),
+      );
+      this.sql('DELETE FROM llm_leases WHERE request_key = ?').run(record.key);
+      this.sql('DELETE FROM llm_batch_items WHERE request_key = ?').run(record.key);
+    });
+    return digest;
+  }
+
+  /** Mean output tokens of cached answers to requests with the same prefix (model, system, few-shot turns). */
+  meanOutputTokens(prefixDigest: Digest): number | undefined {
+    const row = this.sql('SELECT avg(output_tokens) AS mean, count(*) AS n FROM llm_responses WHERE prefix_digest = ?')
+      .get(prefixDigest) as { mean: number | null; n: number };
+    return row.n > 0 && row.mean !== null ? row.mean : undefined;
+  }
+
+  spendByNode(): LlmSpend[] {
+    return readLlmSpend(this.store);
+  }
+
+  // --- Leases: one process pays for a request key; the others wait for its answer. ---
+
+  /** Claims the right to pay for a key, unless it is answered already or another live owner holds it. */
+  claim(key: ItemKey): ClaimResult {
+    return this.store.transaction(() => {
+      if (this.hasResponse(key)) return 'cached';
+      const row = this.sql('SELECT owner, pid, host, heartbeat FROM llm_leases WHERE request_key = ?').get(key) as
+        | { owner: string; pid: number; host: string; heartbeat: number }
+        | undefined;
+      if (row !== undefined && row.owner !== this.owner && !this.isStale(row)) return 'held';
+      this.sql('INSERT OR REPLACE INTO llm_leases (request_key, owner, pid, host, heartbeat) VALUES (?, ?, ?, ?, ?)')
+        .run(key, this.owner, process.pid, this.host, Date.now());
+      return 'claimed';
+    });
+  }
+
+  release(key: ItemKey): void {
+    this.sql('DELETE FROM llm_leases WHERE request_key = ? AND owner = ?').run(key, this.owner);
+  }
+
+  heartbeat(): void {
+    this.sql('UPDATE llm_leases SET heartbeat = ? WHERE owner = ?').run(Date.now(), this.owner);
+  }
+
+  private isStale(row: { owner: string; pid: number; host: string; heartbeat: number }): boolean {
+    if (row.host === this.host) {
+      if (row.pid === process.pid) return !liveOwners.has(row.owner);
+      if (!pidAlive(row.pid)) return true;
+    }
+    return Date.now() - row.heartbeat > this.leaseStaleMs;
+  }
+
+  // --- Batch intents ---
+
+  batchItem(key: ItemKey): BatchItemRow | undefined {
+    return this.sql('SELECT * FROM llm_batch_items WHERE request_key = ?').get(key) as BatchItemRow | undefined;
+  }
+
+  batchItemByCustomId(batchId: string, customId: string): BatchItemRow | undefined {
+    return this.sql('SELECT * FROM llm_batch_items WHERE batch_id = ? AND custom_id = ?').get(batchId, customId) as
+      | BatchItemRow
+      | undefined;
+  }
+
+  itemsOfBatch(batchId: string): BatchItemRow[] {
+    return this.sql('SELECT * FROM llm_batch_items WHERE batch_id = ?').all(batchId) as BatchItemRow[];
+  }
+
+  /** Written before a batch is created: which requests are about to be paid for. */
+  recordIntent(items: readonly Omit<BatchItemRow, 'batch_id' | 'attempts'>[]): void {
+    this.store.transaction(() => {
+      const upsert = this.sql(
+        `INSERT INTO llm_batch_items (request_key, custom_id, provider, sample, request_json, node_id, batch_id, attempts, created)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?)
+         ON CONFLICT (request_key) DO UPDATE SET batch_id = NULL`,
+      );
+      for (const item of items) upsert.run(item.request_key, item.custom_id, item.provider, item.sample, item.request_json, item.node_id, Date.now());
+    });
+  }
+
+  /** Recorded the moment the provider returns the batch id, so a new process polls it instead of resubmitting. */
+  recordBatch(batchId: string, provider: ProviderName, keys: readonly ItemKey[]): void {
+    this.store.transaction(() => {
+      this.sql(`INSERT OR REPLACE INTO llm_batches (batch_id, provider, state, request_count, created, finished) VALUES (?, ?, 'in_progress', ?, ?, NULL)`)
+        .run(batchId, provider, keys.length, Date.now());
+      const assign = this.sql('UPDATE llm_batch_items SET batch_id = ?, attempts = attempts + 1 WHERE request_key = ?');
+      for (const key of keys) assign.run(batchId, key);
+    });
+  }
+
+  /** The provider no longer knows the batch: its items are resubmitted when next asked for. */
+  forgetBatch(batchId: string): void {
+    this.store.transaction(() => {
+      this.sql('UPDATE llm_batch_items SET batch_id = NULL WHERE batch_id = ?').run(batchId);
+      this.sql(`UPDATE llm_batches SET state = 'lost', finished = ? WHERE batch_id = ?`).run(Date.now(), batchId);
+    });
+  }
+
+  /** Detaches an errored/expired item from its batch so it is resubmitted; returns its attempts so far. */
+  detachBatchItem(key: ItemKey): number {
+    this.sql('UPDATE llm_batch_items SET batch_id = NULL WHERE request_key = ?').run(key);
+    return this.batchItem(key)?.attempts ?? 0;
+  }
+
+  dropBatchItem(key: ItemKey): void {
+    this.sql('DELETE FROM llm_batch_items WHERE request_key = ?').run(key);
+  }
+
+  finishBatch(batchId: string): void {
+    this.sql(`UPDATE llm_batches SET state = 'collected', finished = ? WHERE batch_id = ?`).run(Date.now(), batchId);
+  }
+
+  batchIds(): { batchId: string; state: string; requestCount: number }[] {
+    return (this.sql('SELECT batch_id, state, request_count FROM llm_batches ORDER BY created').all() as {
+      batch_id: string;
+      state: string;
+      request_count: number;
+    }[]).map((r) => ({ batchId: r.batch_id, state: r.state, requestCount: r.request_count }));
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Spend per node, provider, model and mode, from the responses in the cache (no service or API key needed). */
+export function readLlmSpend(store: Store): LlmSpend[] {
+  // Works on a read-only store too: no table yet means nothing was spent.
+  if (store.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_responses'`).get() === undefined) return [];
+  const rows = store.db
+    .prepare(
+      `SELECT node_id, provider, request_model, mode, count(*) AS requests, sum(input_tokens) AS input,
+              sum(output_tokens) AS output, sum(cache_read_tokens) AS cache_read, sum(cache_write_tokens) AS cache_write,
+              sum(cost_usd) AS cost, sum(savings_usd) AS savings
+         FROM llm_responses GROUP BY node_id, provider, request_model, mode ORDER BY node_id, provider, request_model, mode`,
+    )
+    .all() as {
+    node_id: string;
+    provider: ProviderName;
+    request_model: string;
+    mode: CallMode;
+    requests: number;
+    input: number;
+    output: number;
+    cache_read: number;
+    cache_write: number;
+    cost: number;
+    savings: number;
+  }[];
+  return rows.map((r) => ({
+    nodeId: r.node_id,
+    provider: r.provider,
+    model: r.request_model,
+    mode: r.mode,
+    requests: r.requests,
+    usage: { input_tokens: r.input, output_tokens: r.output, cache_read_input_tokens: r.cache_read, cache_creation_input_tokens: r.cache_write },
+    costUsd: r.cost,
+    cacheSavingsUsd: r.savings,
+  }));
+}

@@ -1,0 +1,24 @@
+/** The request cache key and the batch custom_id derived from it. */
+import { digestJson, type Digest, type ItemKey } from '../json.js';
+import type { LlmRequest, ProviderName } from './types.js';
+
+/** The part of a request that changes the answer: cache_prefix only changes price, so it is not keyed. */
+export function keyedRequest(request: LlmRequest): Omit<LlmRequest, 'cache_prefix'> {
+  const { cache_prefix: _cachePrefix, ...rest } = request;
+  return rest;
+}
+
+export function requestKeyOf(provider: ProviderName, request: LlmRequest, sample: number): ItemKey {
+  if (!Number.isInteger(sample) || sample < 0) throw new Error(`Internal error: sample index must be a non-negative integer, got ${sample}`);
+  return digestJson({ provider, request: keyedRequest(request), sample }) as string as ItemKey;
+}
+
+/** A batch custom_id: at most 64 characters of [a-zA-Z0-9_-]. The key is hex, so its first 64 characters qualify. */
+export function customIdOf(key: ItemKey): string {
+  return key.slice(0, 64);
+}
+
+/** Identifies "similar" requests for output-length estimates: same model, system prompt and few-shot turns. */
+export function prefixDigestOf(request: LlmRequest): Digest {
+  return digestJson({ model: request.model, system: request.system ?? null, shots: request.messages.slice(0, -1), max_tokens: request.max_tokens });
+}

@@ -1,0 +1,205 @@
+/**
+ * Admission control for one provider+model: a concurrency limit, requests paced evenly to a per-minute rate, a
+ * tokens-per-minute bucket, and a pool-wide pause. A 429/529 pauses every caller and lowers the rate; successes
+ * raise it back. Limits reported in response headers replace the configured ones (which act as ceilings).
+ */
+
+export interface RequestPoolOptions {
+  maxConcurrency: number;
+  /** Ceiling set by the user; undefined = follow the provider's headers. */
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  /** Rate used before any header arrives when no ceiling is set (undefined = unpaced). */
+  initialRequestsPerMinute?: number;
+  initialTokensPerMinute?: number;
+}
+
+export interface PoolStats {
+  granted: number;
+  rateLimited: number;
+  pausedMs: number;
+  effectiveRequestsPerMinute: number | undefined;
+}
+
+interface Waiter {
+  tokens: number;
+  resolve: (slot: PoolSlot) => void;
+  reject: (error: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+export interface PoolSlot {
+  /** When the slot was granted (Date.now()). */
+  readonly grantedAt: number;
+  /** Corrects the token bucket with the tokens the call really used. */
+  settleTokens(actualTokens: number): void;
+  release(): void;
+}
+
+/** How far below its limit the pool runs after a 429 and how fast it recovers. */
+const DECREASE_FACTOR = 0.7;
+const MIN_FACTOR = 0.05;
+const RECOVERY_PER_SUCCESS = 0.01;
+
+export class RequestPool {
+  private active = 0;
+  private readonly queue: Waiter[] = [];
+  private pausedUntil = 0;
+  private nextStartAt = 0;
+  private slowFactor = 1;
+  private lastDecreaseAt = 0;
+  private headerRpm: number | undefined;
+  private headerTpm: number | undefined;
+  private bucket: number;
+  private bucketAt = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly stats: PoolStats = { granted: 0, rateLimited: 0, pausedMs: 0, effectiveRequestsPerMinute: undefined };
+
+  constructor(private readonly options: RequestPoolOptions) {
+    this.bucket = this.tokensPerMinute() ?? 0;
+  }
+
+  acquire(estimatedTokens: number, signal?: AbortSignal): Promise<PoolSlot> {
+    if (signal?.aborted === true) return Promise.reject(abortError());
+    return new Promise<PoolSlot>((resolve, reject) => {
+      const waiter: Waiter = {
+        tokens: estimatedTokens,
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const index = this.queue.indexOf(waiter);
+          if (index >= 0) this.queue.splice(index, 1);
+          reject(abortError());
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+      this.pump();
+    });
+  }
+
+  /**
+   * A 429 (or 529): every caller waits retry-after (or the given fallback), and the pace drops, once per congestion
+   * event: 429s for requests started before the last decrease were caused by the old pace and do not count again.
+   */
+  onRateLimited(retryAfterMs: number, grantedAt: number): void {
+    this.stats.rateLimited++;
+    const now = Date.now();
+    const until = now + retryAfterMs;
+    if (until > this.pausedUntil) {
+      this.stats.pausedMs += until - Math.max(this.pausedUntil, now);
+      this.pausedUntil = until;
+    }
+    if (grantedAt >= this.lastDecreaseAt) {
+      this.slowFactor = Math.max(MIN_FACTOR, this.slowFactor * DECREASE_FACTOR);
+      this.lastDecreaseAt = now;
+    }
+    this.pump();
+  }
+
+  onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined): void {
+    this.adoptLimits(limits);
+    this.slowFactor = Math.min(1, this.slowFactor + RECOVERY_PER_SUCCESS);
+  }
+
+  /** Limits reported in response headers (of successes and of 429s alike). */
+  adoptLimits(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined): void {
+    if (limits?.requestsPerMinute !== undefined) this.headerRpm = limits.requestsPerMinute;
+    if (limits?.tokensPerMinute !== undefined) this.headerTpm = limits.tokensPerMinute;
+  }
+
+  snapshot(): PoolStats {
+    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute() };
+  }
+
+  close(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const waiter of this.queue.splice(0)) waiter.reject(abortError());
+  }
+
+  private requestsPerMinute(): number | undefined {
+    const { requestsPerMinute: ceiling, initialRequestsPerMinute } = this.options;
+    const base =
+      ceiling !== undefined && this.headerRpm !== undefined ? Math.min(ceiling, this.headerRpm) : (ceiling ?? this.headerRpm ?? initialRequestsPerMinute);
+    return base === undefined ? undefined : base * this.slowFactor;
+  }
+
+  private tokensPerMinute(): number | undefined {
+    const { tokensPerMinute: ceiling, initialTokensPerMinute } = this.options;
+    return ceiling !== undefined && this.headerTpm !== undefined ? Math.min(ceiling, this.headerTpm) : (ceiling ?? this.headerTpm ?? initialTokensPerMinute);
+  }
+
+  private refillBucket(now: number): void {
+    const tpm = this.tokensPerMinute();
+    if (tpm === undefined) return;
+    this.bucket = Math.min(tpm, this.bucket + ((now - this.bucketAt) * tpm) / 60_000);
+    this.bucketAt = now;
+  }
+
+  private pump(): void {
+    if (this.timer !== undefined) return;
+    while (this.queue.length > 0 && this.active < this.options.maxConcurrency) {
+      const now = Date.now();
+      const waitMs = this.waitBeforeNext(now, this.queue[0]!.tokens);
+      if (waitMs > 0) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, waitMs);
+        return;
+      }
+      this.grant(this.queue.shift()!);
+    }
+  }
+
+  private waitBeforeNext(now: number, tokens: number): number {
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    const rpm = this.requestsPerMinute();
+    if (rpm !== undefined) {
+      // Credit of one interval so timer lateness does not lower the achieved rate, without allowing bursts.
+      const interval = 60_000 / rpm;
+      this.nextStartAt = Math.max(this.nextStartAt, now - interval);
+      if (now < this.nextStartAt) return Math.ceil(this.nextStartAt - now);
+    }
+    const tpm = this.tokensPerMinute();
+    if (tpm !== undefined) {
+      this.refillBucket(now);
+      const need = Math.min(tokens, tpm);
+      if (this.bucket < need) return Math.ceil(((need - this.bucket) * 60_000) / tpm);
+    }
+    return 0;
+  }
+
+  private grant(waiter: Waiter): void {
+    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    const rpm = this.requestsPerMinute();
+    if (rpm !== undefined) this.nextStartAt += 60_000 / rpm;
+    if (this.tokensPerMinute() !== undefined) this.bucket -= waiter.tokens;
+    this.active++;
+    this.stats.granted++;
+    let released = false;
+    let charged = waiter.tokens;
+    waiter.resolve({
+      grantedAt: Date.now(),
+      settleTokens: (actual) => {
+        if (this.tokensPerMinute() !== undefined) this.bucket -= actual - charged;
+        charged = actual;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.active--;
+        this.pump();
+      },
+    });
+  }
+}
+
+function abortError(): Error {
+  const error = new Error('The call was aborted.');
+  error.name = 'AbortError';
+  return error;
+}

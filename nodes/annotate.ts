@@ -1,0 +1,268 @@
+/**
+ * annotate: an LLM writes labels for given sentences.
+ *   recipe syncse   → triplets {anchor, positive, negative} (SynCSE-partial, Zhang et al. 2023, Table 1 instructions)
+ *   recipe multicsr → triplets (MultiCSR generation prompts, Wang et al. 2024)
+ *   recipe dino-x2  → pairs {text_a, text_b, label} for labels 1 / 0.5 / 0 (DINO STS-x2, Schick & Schütze 2021)
+ * The port the recipe does not produce is an empty dataset.
+ *
+ * Every item is one mapItems entry whose key is the exact list of LLM requests (with sample indices) and the
+ * parser version; request sampling is seeded per item (see prompts/sampling.ts), so editing one instruction or
+ * adding input rows re-runs only the calls whose requests changed. Unparseable, refused, empty or cut-off replies
+ * fail the item with a short reason; the engine counts and reports them and the row is absent from the output.
+ */
+import { z } from 'zod';
+import { defineNode, NodeUserError, type NodeContext, type PortValue } from '../engine/node-type.js';
+import type { Json, Row } from '../engine/json.js';
+import type { LlmClient } from '../engine/llm/types.js';
+import { readFileSync } from 'node:fs';
+import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
+import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
+import { PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
+import { buildSyncseRequest, readSyncsePool } from './prompts/syncse.js';
+import { buildDinoRequest, readDinoSpec } from './prompts/dino.js';
+import { buildMulticsrRequest } from './prompts/multicsr.js';
+import { textsOf } from './prompts/rows.js';
+
+const RECIPE_VERSIONS = Object.freeze({ syncse: 1, multicsr: 1, 'dino-x2': 1 });
+
+/**
+ * Sampling parameters are nullable: null leaves the parameter out of the request, so the provider's default applies.
+ * Claude 4.5 models reject temperature together with top_p; Anthropic's default temperature is 1.0, so a pipeline
+ * on those models sets `temperature: null` and keeps the paper's top_p without changing the distribution.
+ */
+const temperature = (d: number) => z.number().min(0).max(2).nullable().default(d);
+const topP = (d: number) => z.number().gt(0).max(1).nullable().default(d);
+
+const Common = {
+  /** Chat model; defaults to the pipeline's `llm.model`. */
+  model: z.string().optional(),
+  /** Seeds the per-item sampling of instructions and exemplars. */
+  seed: z.number().int().default(0),
+};
+
+const SyncseParams = z.strictObject({
+  recipe: z.literal('syncse'),
+  ...Common,
+  /** Positive instruction pool with exemplars (relative to the pipeline file). */
+  positive: z.string().default('prompts/syncse/v1/positive.yaml'),
+  /** Hard-negative instruction pool with exemplars. */
+  negative: z.string().default('prompts/syncse/v1/negative.yaml'),
+  /** Few-shot exemplars per call, sampled from the instruction's pool (paper: 5). */
+  shots: z.number().int().min(0).max(32).default(5),
+  /** Triplets per input sentence; each sample draws its own instructions and exemplars. */
+  samples: z.number().int().min(1).max(16).default(1),
+  temperature: temperature(1.0),
+  top_p_positive: topP(0.9),
+  top_p_negative: topP(0.95),
+  max_tokens: z.number().int().min(16).max(4096).default(256),
+  system: z.string().optional(),
+});
+
+const MulticsrParams = z.strictObject({
+  recipe: z.literal('multicsr'),
+  ...Common,
+  entailment: z.string().default('prompts/multicsr/v1/entailment.txt'),
+  contradiction: z.string().default('prompts/multicsr/v1/contradiction.txt'),
+  samples: z.number().int().min(1).max(16).default(1),
+  temperature: temperature(1.0),
+  top_p: z.number().gt(0).max(1).nullable().default(null),
+  max_tokens: z.number().int().min(16).max(4096).default(256),
+  system: z
+    .string()
+    .optional()
+    .default('Reply with the requested sentence only, without quotes or explanations.'),
+});
+
+const DinoX2Params = z.strictObject({
+  recipe: z.literal('dino-x2'),
+  ...Common,
+  /** Task specification with one instruction per label. */
+  spec: z.string().default('prompts/dino/v1/sts-x2.yaml'),
+  /** Samples per input and label (DINO: num_entries_per_input_and_label = 2). */
+  samples: z.number().int().min(1).max(32).default(2),
+  temperature: temperature(1.0),
+  /** DINO decoding: top_p 0.9, top_k 5; top_k is anthropic-only, so it is unset by default. */
+  top_p: topP(0.9),
+  top_k: z.number().int().min(1).optional(),
+  /** DINO cut outputs at 40 tokens; a little more room keeps chat models from being cut off. */
+  max_tokens: z.number().int().min(8).max(1024).default(64),
+});
+
+export const AnnotateParams = z.discriminatedUnion('recipe', [SyncseParams, MulticsrParams, DinoX2Params]);
+export type AnnotateParams = z.output<typeof AnnotateParams>;
+
+type Ctx = NodeContext<LlmNodeOptions>;
+
+interface SentenceItem {
+  text: string;
+  sample: number;
+}
+
+function sentenceItems(rows: readonly Row[], samples: number): SentenceItem[] {
+  const texts = textsOf(rows, 'text', 'sentences');
+  const items: SentenceItem[] = [];
+  for (const text of texts) for (let sample = 0; sample < samples; sample++) items.push({ text, sample });
+  return items;
+}
+
+function client(ctx: Ctx, model: string | undefined): LlmClient {
+  return ctx.llm(model === undefined ? { mode: ctx.options.mode } : { mode: ctx.options.mode, model });
+}
+
+function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: Ctx): LlmJob<SentenceItem & { calls: PlannedCall[]; instructions: [Json, Json] }, Row> {
+  const pos = readSyncsePool(ctx.resolvePath(p.positive), ['positive']);
+  const neg = readSyncsePool(ctx.resolvePath(p.negative), ['negative']);
+  if (pos.role !== 'positive') throw new NodeUserError(`${p.positive} is a ${pos.role} pool`, ['positive']);
+  if (neg.role !== 'negative') throw new NodeUserError(`${p.negative} is a ${neg.role} pool`, ['negative']);
+  const llm = client(ctx, p.model);
+  const base = { seed: p.seed, shots: p.shots, model: llm.model, temperature: p.temperature ?? undefined, max_tokens: p.max_tokens, system: p.system };
+  const items = sentenceItems(rows, p.samples).map((item) => {
+    const positive = buildSyncseRequest(pos, item.text, item.sample, { ...base, top_p: p.top_p_positive ?? undefined });
+    const negative = buildSyncseRequest(neg, item.text, item.sample, { ...base, top_p: p.top_p_negative ?? undefined });
+    return {
+      ...item,
+      calls: [
+        { request: positive.request, sample: item.sample },
+        { request: negative.request, sample: item.sample },
+      ],
+      instructions: [positive.instruction, negative.instruction] as [Json, Json],
+    };
+  });
+  return {
+    llm,
+    items,
+    calls: (item) => item.calls,
+    namespace: `annotate/syncse@${RECIPE_VERSIONS.syncse}`,
+    label: 'annotate (SynCSE)',
+    parser: PARSER_VERSIONS.sentence,
+    run: async (item, signal) => {
+      const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
+      return {
+        anchor: item.text,
+        positive: positive!,
+        negative: negative!,
+        positive_instruction: item.instructions[0],
+        negative_instruction: item.instructions[1],
+      };
+    },
+  };
+}
+
+function readMulticsrTemplate(ctx: Ctx, path: string, param: string): string {
+  let text: string;
+  try {
+    text = readFileSync(ctx.resolvePath(path), 'utf8');
+  } catch (error) {
+    throw new NodeUserError(`cannot read ${path}: ${(error as Error).message}`, [param]);
+  }
+  if (!text.includes('{sentence}')) throw new NodeUserError(`${path} has no {sentence} placeholder`, [param]);
+  const trimmed = text.replace(/\n+$/, '');
+  // The original prompt ends with "': "; an editor's trailing newline (or stripped space) must not change it.
+  return trimmed.endsWith(':') ? trimmed + ' ' : trimmed;
+}
+
+function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem & { calls: PlannedCall[] }, Row> {
+  const ent = readMulticsrTemplate(ctx, p.entailment, 'entailment');
+  const con = readMulticsrTemplate(ctx, p.contradiction, 'contradiction');
+  const llm = client(ctx, p.model);
+  const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, max_tokens: p.max_tokens, system: p.system };
+  const items = sentenceItems(rows, p.samples).map((item) => ({
+    ...item,
+    calls: [
+      { request: buildMulticsrRequest(ent, item.text, s), sample: item.sample },
+      { request: buildMulticsrRequest(con, item.text, s), sample: item.sample },
+    ],
+  }));
+  return {
+    llm,
+    items,
+    calls: (item) => item.calls,
+    namespace: `annotate/multicsr@${RECIPE_VERSIONS.multicsr}`,
+    label: 'annotate (MultiCSR)',
+    parser: PARSER_VERSIONS.sentence,
+    run: async (item, signal) => {
+      const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
+      return { anchor: item.text, positive: positive!, negative: negative! };
+    },
+  };
+}
+
+function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: Ctx): LlmJob<{ x1: string; label: number; call: PlannedCall }, Row> {
+  const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
+  for (const [i, l] of spec.labels.entries()) {
+    if (!l.instruction.includes('{x1}')) throw new NodeUserError(`${p.spec}: labels[${i}].instruction has no {x1} placeholder`, ['spec']);
+  }
+  const llm = client(ctx, p.model);
+  const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, top_k: p.top_k, max_tokens: p.max_tokens };
+  const texts = textsOf(rows, 'text', 'sentences');
+  // One item per (x1, label, sample): a failed sample loses one pair, not the whole x1.
+  const items = texts.flatMap((x1) =>
+    spec.labels.flatMap((l) =>
+      Array.from({ length: p.samples }, (_, sample) => ({ x1, label: l.label, call: { request: buildDinoRequest(spec, l.instruction, x1, s), sample } })),
+    ),
+  );
+  return {
+    llm,
+    items,
+    calls: (item) => [item.call],
+    namespace: `annotate/dino-x2@${RECIPE_VERSIONS['dino-x2']}`,
+    label: 'annotate (DINO x2)',
+    parser: PARSER_VERSIONS.dino,
+    run: async (item, signal) => {
+      const x2 = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 2'));
+      return { text_a: item.x1, text_b: x2, label: item.label };
+    },
+  };
+}
+
+function inputRows(value: PortValue | undefined): Row[] {
+  return value !== undefined && value.form === 'rows' ? value.rows : [];
+}
+
+function recipeFiles(p: AnnotateParams): string[] {
+  switch (p.recipe) {
+    case 'syncse':
+      return [p.positive, p.negative];
+    case 'multicsr':
+      return [p.entailment, p.contradiction];
+    case 'dino-x2':
+      return [p.spec];
+  }
+}
+
+export const annotate = defineNode({
+  type: 'annotate',
+  version: 1,
+  description: 'LLM annotation of given sentences: SynCSE positives + hard negatives, MultiCSR entailment/contradiction, or DINO x2 pairs.',
+  params: AnnotateParams,
+  options: LlmNodeOptions,
+  inputs: { sentences: { kind: 'sentences', description: 'the sentences to annotate (`text` field)' } },
+  outputs: {
+    triplets: { kind: 'triplets', description: 'syncse / multicsr: {anchor, positive, negative} (empty for dino-x2)' },
+    pairs: { kind: 'pairs', description: 'dino-x2: {text_a, text_b, label} (empty for the other recipes)' },
+  },
+  uses: { llm: true },
+  files: recipeFiles,
+  async estimate(inputs, params, ctx) {
+    const rows = inputRows(inputs.sentences);
+    switch (params.recipe) {
+      case 'syncse':
+        return estimateJob(syncseJob(rows, params, ctx));
+      case 'multicsr':
+        return estimateJob(multicsrJob(rows, params, ctx));
+      case 'dino-x2':
+        return estimateJob(dinoX2Job(rows, params, ctx));
+    }
+  },
+  async run(inputs, params, ctx) {
+    const rows = inputRows(inputs.sentences);
+    switch (params.recipe) {
+      case 'syncse':
+        return { triplets: present((await runJob(syncseJob(rows, params, ctx), ctx)).results), pairs: [] };
+      case 'multicsr':
+        return { triplets: present((await runJob(multicsrJob(rows, params, ctx), ctx)).results), pairs: [] };
+      case 'dino-x2':
+        return { triplets: [], pairs: present((await runJob(dinoX2Job(rows, params, ctx), ctx)).results) };
+    }
+  },
+});

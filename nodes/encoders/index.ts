@@ -1,0 +1,95 @@
+/**
+ * Sentence encoders: the one interface that eval, the embedding filter and MultiCSR's frozen model use.
+ *
+ *   const encoder = await loadEncoder('model.onnx');          // or a directory holding model.onnx + tokenizer.json
+ *   const vectors = await encoder.encode(['A man is playing a guitar.', ...]); // Float32Array per sentence
+ *   await encoder.close();
+ *
+ * `loadEncoder(path, options?)` accepts
+ *   - a glove-avg model exported by synthcse (vocabulary and tokenizer inside the ONNX metadata: nothing else needed);
+ *   - any other ONNX sentence encoder (e.g. all-MiniLM-L6-v2) with a WordPiece tokenizer.json next to it (same folder,
+ *     or the parent folder for the onnx/model.onnx layout, or options.tokenizer), pooled by options.pooling, else by
+ *     a sentence-transformers 1_Pooling/config.json, else mean pooling over the attention mask.
+ * Vectors are not normalised; compare with cosine. The interface is stable: extend it only by adding optional members.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readOnnxMetadata } from '../onnx/onnx-proto.js';
+import { isGloveOnnx, loadGloveOnnx } from './onnx-glove.js';
+import { loadTransformerOnnx, type Pooling } from './onnx-transformer.js';
+import type { SentenceEncoder } from './types.js';
+import { WordPieceTokenizer } from './wordpiece.js';
+
+export type { SentenceEncoder } from './types.js';
+export type { Pooling } from './onnx-transformer.js';
+
+export interface LoadEncoderOptions {
+  /** Transformer models only: pooling over token vectors. */
+  pooling?: Pooling;
+  /** Transformer models only: path of tokenizer.json when it is not next to the model. */
+  tokenizer?: string;
+  /** Sentences per onnxruntime call. */
+  batchSize?: number;
+}
+
+export class EncoderLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EncoderLoadError';
+  }
+}
+
+function resolveModelFile(path: string): string {
+  if (!existsSync(path)) throw new EncoderLoadError(`Model ${path} does not exist.`);
+  if (!statSync(path).isDirectory()) return path;
+  for (const candidate of ['model.onnx', join('onnx', 'model.onnx')]) if (existsSync(join(path, candidate))) return join(path, candidate);
+  throw new EncoderLoadError(`The folder ${path} has no model.onnx (nor onnx/model.onnx).`);
+}
+
+function findTokenizer(modelFile: string, explicit?: string): string {
+  if (explicit !== undefined) {
+    if (!existsSync(explicit)) throw new EncoderLoadError(`Tokenizer ${explicit} does not exist.`);
+    return explicit;
+  }
+  for (const dir of [dirname(modelFile), dirname(dirname(modelFile))]) if (existsSync(join(dir, 'tokenizer.json'))) return join(dir, 'tokenizer.json');
+  throw new EncoderLoadError(`No tokenizer.json next to ${modelFile}; put it in the same folder or pass its path.`);
+}
+
+function poolingFor(modelFile: string, explicit?: Pooling): Pooling {
+  if (explicit) return explicit;
+  for (const dir of [dirname(modelFile), dirname(dirname(modelFile))]) {
+    const config = join(dir, '1_Pooling', 'config.json');
+    if (existsSync(config)) {
+      const c = JSON.parse(readFileSync(config, 'utf8')) as { pooling_mode_cls_token?: boolean };
+      return c.pooling_mode_cls_token ? 'cls' : 'mean';
+    }
+  }
+  return 'mean';
+}
+
+export async function loadEncoder(modelPath: string, options: LoadEncoderOptions = {}): Promise<SentenceEncoder> {
+  const file = resolveModelFile(modelPath);
+  const bytes = readFileSync(file);
+  let metadata: Record<string, string>;
+  try {
+    metadata = readOnnxMetadata(bytes);
+  } catch (error) {
+    throw new EncoderLoadError(`${file} is not a readable ONNX model: ${(error as Error).message}`);
+  }
+  if (isGloveOnnx(metadata)) return loadGloveOnnx(bytes, metadata, file, options.batchSize);
+  const tokenizer = WordPieceTokenizer.fromFile(findTokenizer(file, options.tokenizer));
+  return loadTransformerOnnx(bytes, tokenizer, poolingFor(file, options.pooling), options.batchSize);
+}
+
+/** Cosine similarity; 0 when either vector is zero (a sentence with no known word). */
+export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}

@@ -1,0 +1,72 @@
+/**
+ * eval: SentEval-compatible STS evaluation of a model (and optionally a baseline): cosine similarity, no regressor,
+ * Spearman × 100; STS12–16 "all", STS-B test, SICK-R test, their average, and stsb-dev. Tasks whose files are
+ * absent from the data folder are skipped with a notice.
+ */
+import { z } from 'zod';
+import { defineNode, NodeUserError, type FileValue, type PortValue } from '../engine/node-type.js';
+import { dataFolder, keyedDataFiles } from './sts/data-folder.js';
+import { evaluateModel, type MetricRow } from './sts/evaluate.js';
+import { markdownTable } from './sts/table.js';
+import { DEV_TASK, TABLE_TASKS } from './sts/tasks.js';
+
+const TASK_NAMES = [...TABLE_TASKS, DEV_TASK] as const;
+
+export const EvalParams = z.strictObject({
+  /** Data folder laid out like ../shared/data; default $SYNTHCSE_DATA, else ../shared/data beside the repository. */
+  data: z.string().optional(),
+  /** Only these tasks (default: every task present). */
+  tasks: z.array(z.enum(TASK_NAMES)).min(1).optional(),
+  /** Names in the table (default: the models' own labels). */
+  name: z.string().min(1).optional(),
+  baseline_name: z.string().min(1).optional(),
+});
+
+function modelFile(value: PortValue | undefined, port: string): FileValue | undefined {
+  if (value === undefined) return undefined;
+  if (value.form !== 'file') throw new NodeUserError(`input ${port} must be a model file`);
+  return value;
+}
+
+function labelOf(value: FileValue, explicit: string | undefined, fallback: string): string {
+  if (explicit) return explicit;
+  return typeof value.meta.label === 'string' ? value.meta.label : fallback;
+}
+
+export const evaluate = defineNode({
+  type: 'eval',
+  version: 1,
+  description: 'SentEval-compatible STS evaluation (STS12-16, STS-B, SICK-R, average, stsb-dev) with a markdown results table.',
+  params: EvalParams,
+  inputs: {
+    model: { kind: 'model', description: 'the encoder to evaluate' },
+    baseline: { kind: 'model', optional: true, description: 'a second encoder shown as its own row' },
+  },
+  outputs: {
+    metrics: { kind: 'metrics', description: 'rows {task, spearman, pairs, model}' },
+  },
+  files(p) {
+    return keyedDataFiles(p.data, true);
+  },
+  async run(inputs, p, ctx) {
+    const folder = dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data));
+    const models: { file: FileValue; label: string }[] = [];
+    const main = modelFile(inputs.model, 'model')!;
+    models.push({ file: main, label: labelOf(main, p.name, 'model') });
+    const baseline = modelFile(inputs.baseline, 'baseline');
+    if (baseline) models.push({ file: baseline, label: labelOf(baseline, p.baseline_name, 'baseline') });
+    if (models.length === 2 && models[0]!.label === models[1]!.label) models[1]!.label += ' (baseline)';
+
+    const metrics: MetricRow[] = [];
+    for (const [i, m] of models.entries()) {
+      const result = await evaluateModel(m.file.path, folder, { modelName: m.label, ...(p.tasks ? { tasks: p.tasks } : {}) });
+      if (i === 0 && result.skipped.length > 0) ctx.log.warn(`Skipped (no files under ${folder}): ${result.skipped.join(', ')}.`);
+      metrics.push(...result.metrics);
+    }
+    if (metrics.length === 0) throw new NodeUserError(`No evaluation task has its files under ${folder}.`, ['data'], 'Point data (or SYNTHCSE_DATA) at a folder with stsb/dev.tsv.');
+    // Baseline rows above the model, as the papers list them.
+    ctx.stats.values = { ...ctx.stats.values, table: markdownTable([...metrics.filter((r) => r.model !== models[0]!.label), ...metrics.filter((r) => r.model === models[0]!.label)]) };
+    for (const r of metrics) if (r.model === models[0]!.label) ctx.stats.values[r.task] = r.spearman;
+    return { metrics };
+  },
+});

@@ -1,0 +1,173 @@
+/**
+ * generate: an LLM writes sentences from nothing.
+ *   recipe syncse-scratch → sentences {text, genre, topics} (SynCSE-scratch, Zhang et al. 2023, Sec. 3.2)
+ *   recipe dino-x1        → sentences {text, task_label} (DINO STS-x1, Schick & Schütze 2021)
+ * One item per call; the item key is the call's exact request (with its sample index) and the parser version.
+ *
+ * Penalties: the paper used presence and frequency penalty 0.3 with OpenAI models. Anthropic has no such
+ * parameters, so `presence_penalty` / `frequency_penalty` default to "auto": 0.3 on openai-compatible providers and
+ * omitted (with a warning and a stats note) on anthropic. An explicit number is always sent, and a provider that
+ * cannot take it is reported by LlmClient.validate() before any call.
+ */
+import { z } from 'zod';
+import { defineNode, NodeUserError, type NodeContext } from '../engine/node-type.js';
+import type { Row } from '../engine/json.js';
+import type { LlmClient, LlmRequest } from '../engine/llm/types.js';
+import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
+import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
+import { PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
+import { readStringList } from './prompts/files.js';
+import { buildScratchRequest, checkTemplates, readGenres, type Genre } from './prompts/scratch.js';
+import { buildDinoRequest, readDinoSpec } from './prompts/dino.js';
+
+const RECIPE_VERSIONS = Object.freeze({ 'syncse-scratch': 1, 'dino-x1': 1 });
+/** SynCSE's value, used for openai-compatible providers when the param is "auto". */
+const PAPER_PENALTY = 0.3;
+
+/** Nullable sampling parameters: null leaves the parameter out (provider default); see annotate.ts. */
+const temperature = (d: number) => z.number().min(0).max(2).nullable().default(d);
+const topP = (d: number) => z.number().gt(0).max(1).nullable().default(d);
+
+const Penalty = z.union([z.literal('auto'), z.number().min(-2).max(2), z.null()]).default('auto');
+
+const ScratchParams = z.strictObject({
+  recipe: z.literal('syncse-scratch'),
+  model: z.string().optional(),
+  seed: z.number().int().default(0),
+  /** A YAML list of prompt templates with {n} {genre} {description} {topics} {example}; one is sampled per call. */
+  templates: z.string().default('prompts/syncse/v1/scratch-templates.yaml'),
+  /** Genres with description and a one-shot example each. */
+  genres: z.string().default('prompts/syncse/v1/genres.yaml'),
+  /** Topic list, one per line. */
+  topics: z.string().default('prompts/syncse/v1/topics.txt'),
+  /** Calls per genre: the output size is about genres × calls_per_genre × sentences_per_call. */
+  calls_per_genre: z.number().int().min(1).max(100000).default(4),
+  topics_per_call: z.number().int().min(1).max(50).default(6),
+  sentences_per_call: z.number().int().min(1).max(100).default(20),
+  /** SynCSE: 1.3 (OpenAI range 0-2); anthropic accepts at most 1.0. */
+  temperature: temperature(1.3),
+  top_p: topP(1.0),
+  /** "auto": 0.3 on openai-compatible, omitted on anthropic; null: never sent; a number: always sent. */
+  presence_penalty: Penalty,
+  frequency_penalty: Penalty,
+  max_tokens: z.number().int().min(64).max(8192).default(2048),
+});
+
+const DinoX1Params = z.strictObject({
+  recipe: z.literal('dino-x1'),
+  model: z.string().optional(),
+  spec: z.string().default('prompts/dino/v1/sts-x1.yaml'),
+  /** Calls per task instruction (DINO generated x1 with each of the three STS instructions). */
+  calls_per_label: z.number().int().min(1).max(1000000).default(100),
+  temperature: temperature(1.0),
+  top_p: topP(0.9),
+  top_k: z.number().int().min(1).optional(),
+  max_tokens: z.number().int().min(8).max(1024).default(64),
+});
+
+export const GenerateParams = z.discriminatedUnion('recipe', [ScratchParams, DinoX1Params]);
+export type GenerateParams = z.output<typeof GenerateParams>;
+
+type Ctx = NodeContext<LlmNodeOptions>;
+
+function client(ctx: Ctx, model: string | undefined): LlmClient {
+  return ctx.llm(model === undefined ? { mode: ctx.options.mode } : { mode: ctx.options.mode, model });
+}
+
+function resolvePenalty(value: 'auto' | number | null, llm: LlmClient, name: string, ctx: Ctx): number | undefined {
+  if (value === null) return undefined;
+  if (value !== 'auto') return value;
+  if (llm.provider === 'openai-compatible') return PAPER_PENALTY;
+  ctx.log.warn(`${name} 0.3 (SynCSE) is not supported by ${llm.provider}; sending no ${name}`);
+  ctx.stats.values = { ...ctx.stats.values, [`${name}_omitted`]: true };
+  return undefined;
+}
+
+interface ScratchItem {
+  genre: Genre;
+  call: number;
+  request: LlmRequest;
+  topics: string[];
+}
+
+function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<ScratchItem, Row[]> {
+  const templates = readStringList(ctx.resolvePath(p.templates), ['templates']);
+  checkTemplates(templates, p.templates, ['templates']);
+  const genres = readGenres(ctx.resolvePath(p.genres), ['genres']);
+  const topics = readStringList(ctx.resolvePath(p.topics), ['topics']);
+  if (topics.length < p.topics_per_call) {
+    throw new NodeUserError(`${p.topics} has ${topics.length} topics, fewer than topics_per_call ${p.topics_per_call}`, ['topics_per_call']);
+  }
+  const llm = client(ctx, p.model);
+  const s = {
+    seed: p.seed,
+    model: llm.model,
+    topics_per_call: p.topics_per_call,
+    sentences_per_call: p.sentences_per_call,
+    temperature: p.temperature ?? undefined,
+    top_p: p.top_p ?? undefined,
+    presence_penalty: resolvePenalty(p.presence_penalty, llm, 'presence_penalty', ctx),
+    frequency_penalty: resolvePenalty(p.frequency_penalty, llm, 'frequency_penalty', ctx),
+    max_tokens: p.max_tokens,
+  };
+  const items = genres.flatMap((genre) =>
+    Array.from({ length: p.calls_per_genre }, (_, call) => {
+      const built = buildScratchRequest(templates, genre, topics, call, s);
+      return { genre, call, request: built.request, topics: built.topics };
+    }),
+  );
+  return {
+    llm,
+    items,
+    // The call index is the sample index: two calls that drew the same template and topics stay distinct.
+    calls: (item) => [{ request: item.request, sample: item.call }],
+    namespace: `generate/syncse-scratch@${RECIPE_VERSIONS['syncse-scratch']}`,
+    label: 'generate (SynCSE-scratch)',
+    parser: PARSER_VERSIONS.list,
+    param: ['presence_penalty'],
+    run: async (item, signal) => {
+      const sentences = await completeAndParse(llm, { request: item.request, sample: item.call }, signal, parseSentenceList);
+      return sentences.map((text) => ({ text, genre: item.genre.name, topics: item.topics.join('; ') }));
+    },
+  };
+}
+
+function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: number; call: PlannedCall }, Row> {
+  const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
+  const llm = client(ctx, p.model);
+  const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, top_k: p.top_k, max_tokens: p.max_tokens };
+  const items = spec.labels.flatMap((l) =>
+    Array.from({ length: p.calls_per_label }, (_, sample) => ({ label: l.label, call: { request: buildDinoRequest(spec, l.instruction, undefined, s), sample } })),
+  );
+  return {
+    llm,
+    items,
+    calls: (item) => [item.call],
+    namespace: `generate/dino-x1@${RECIPE_VERSIONS['dino-x1']}`,
+    label: 'generate (DINO x1)',
+    parser: PARSER_VERSIONS.dino,
+    run: async (item, signal) => {
+      const text = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 1'));
+      return { text, task_label: item.label };
+    },
+  };
+}
+
+export const generate = defineNode({
+  type: 'generate',
+  version: 1,
+  description: 'LLM sentence generation from scratch: SynCSE-scratch (genres × topics) or DINO x1.',
+  params: GenerateParams,
+  options: LlmNodeOptions,
+  inputs: {},
+  outputs: { sentences: { kind: 'sentences', description: '{text, ...}: genre and topics (syncse-scratch) or task_label (dino-x1)' } },
+  uses: { llm: true },
+  files: (p) => (p.recipe === 'syncse-scratch' ? [p.templates, p.genres, p.topics] : [p.spec]),
+  async estimate(_inputs, params, ctx) {
+    return params.recipe === 'syncse-scratch' ? estimateJob(scratchJob(params, ctx)) : estimateJob(dinoX1Job(params, ctx));
+  },
+  async run(_inputs, params, ctx) {
+    if (params.recipe === 'syncse-scratch') return { sentences: present((await runJob(scratchJob(params, ctx), ctx)).results).flat() };
+    return { sentences: present((await runJob(dinoX1Job(params, ctx), ctx)).results) };
+  },
+});

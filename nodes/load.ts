@@ -1,0 +1,96 @@
+/**
+ * load: read sentences, pairs or triplets from a txt / tsv / csv / jsonl file or an http(s) URL.
+ * Read → map columns to the kind's fields → `limit` (first N rows) → `sample` (K rows, seeded, in file order).
+ * Empty lines are skipped and counted; other bad rows are errors with file and line, or counted skips with
+ * `on_bad_row: skip`. The file's content joins the node key via `files()`; a URL is keyed by its address and
+ * `sha256` (give sha256 so that a changed upstream file is noticed).
+ */
+import { isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { defineNode, NodeUserError } from '../engine/node-type.js';
+import { decodeUtf8, formatFromName, parseFormat, type Format } from './load/formats.js';
+import { checkColumns, toRows, type LoadKind } from './load/fields.js';
+import { limitRows, sampleRows } from './load/select.js';
+import { readSource } from './load/source.js';
+
+export const LoadParams = z
+  .strictObject({
+    /** A local file, relative to the pipeline file or absolute; `${env.SYNTHCSE_DATA}/...` in shipped pipelines. */
+    path: z.string().min(1).optional(),
+    /** An http(s) URL; the fallback when `path` is also given and does not exist. */
+    url: z.string().min(1).optional(),
+    /** Expected sha256 of the file (hex); checked for URLs, and for paths when no url is given. */
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+    /** Default: from the file extension. */
+    format: z.enum(['txt', 'tsv', 'csv', 'jsonl']).optional(),
+    kind: z.enum(['sentences', 'pairs', 'triplets', 'scored-triplets']).default('sentences'),
+    /** Kind field → source column name (or 0-based index without a header), e.g. {anchor: premise}. */
+    columns: z.record(z.string(), z.union([z.string(), z.number().int().min(0)])).default({}),
+    /** Source columns copied into each row as extra fields. */
+    keep: z.array(z.string()).default([]),
+    /** tsv/csv: the first line names the columns. */
+    header: z.boolean().default(true),
+    on_bad_row: z.enum(['error', 'skip']).default('error'),
+    /** Keep the first N rows. */
+    limit: z.number().int().min(1).optional(),
+    /** Keep K rows chosen by a seeded hash (after `limit`), in file order. */
+    sample: z.number().int().min(1).optional(),
+    seed: z.number().int().default(0),
+  })
+  .refine((p) => p.path !== undefined || p.url !== undefined, { message: 'give a path or a url', path: ['path'] });
+export type LoadParams = z.output<typeof LoadParams>;
+
+function pickFormat(p: LoadParams, name: string): Format {
+  const format = p.format ?? formatFromName(name);
+  if (format === undefined) throw new NodeUserError(`cannot tell the format of ${name} from its name`, ['format'], 'set format: txt | tsv | csv | jsonl');
+  if (format === 'txt' && p.kind !== 'sentences') throw new NodeUserError(`a txt file holds sentences, not ${p.kind}`, ['kind']);
+  return format;
+}
+
+export const load = defineNode({
+  type: 'load',
+  version: 1,
+  description: 'Read sentences, pairs or triplets from txt/tsv/csv/jsonl or an http(s) URL, with limit and seeded sample.',
+  params: LoadParams,
+  inputs: {},
+  outputs: {
+    sentences: { kind: 'sentences', description: 'kind: sentences (empty otherwise)' },
+    pairs: { kind: 'pairs', description: 'kind: pairs (empty otherwise)' },
+    triplets: { kind: 'triplets', description: 'kind: triplets (empty otherwise)' },
+    scored: { kind: 'scored-triplets', description: 'kind: scored-triplets (empty otherwise)' },
+  },
+  cheap: true,
+  files(p) {
+    // The path's content joins the key. A missing absolute path with a url fallback is keyed by url + sha256.
+    if (p.path === undefined) return [];
+    if (p.url !== undefined && isAbsolute(p.path) && !existsSync(p.path)) return [];
+    return [p.path];
+  },
+  async run(_inputs, p, ctx) {
+    checkColumns(p.kind as LoadKind, p.columns);
+    const source = await readSource(p, ctx);
+    const format = pickFormat(p, source.name);
+    const text = decodeUtf8(source.bytes, source.name);
+    const parsed = parseFormat(format, text, { file: source.name, header: p.header, onBadRow: p.on_bad_row });
+    const skipped = parsed.skipped;
+    const columns = format === 'txt' ? {} : p.columns;
+    let rows = toRows(parsed.records, { file: source.name, kind: p.kind, columns, keep: p.keep, onBadRow: p.on_bad_row }, skipped);
+    if (rows.length === 0) throw new NodeUserError(`${source.name} holds no ${p.kind} rows`, ['path']);
+    const read = rows.length;
+    rows = sampleRows(limitRows(rows, p.limit), p.sample, p.seed);
+    if (Object.keys(skipped).length > 0) ctx.stats.removed = { ...ctx.stats.removed, ...skipped };
+    ctx.stats.values = { ...ctx.stats.values, read, rows: rows.length, format, source: source.name };
+    const empty = { sentences: [], pairs: [], triplets: [], scored: [] };
+    switch (p.kind) {
+      case 'sentences':
+        return { ...empty, sentences: rows };
+      case 'pairs':
+        return { ...empty, pairs: rows };
+      case 'triplets':
+        return { ...empty, triplets: rows };
+      case 'scored-triplets':
+        return { ...empty, scored: rows };
+    }
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * The small amount of glue every LLM-calling node shares: operational options, request validation before any call,
+ * and "call, then parse" inside a mapItems `run`.
+ */
+import { z } from 'zod';
+import { NodeUserError } from '../../engine/node-type.js';
+import type { LlmClient, LlmRequest, LlmResponse } from '../../engine/llm/types.js';
+
+/** Operational settings of LLM nodes: never part of the key (the same requests give the same answers either way). */
+export const LlmNodeOptions = z.strictObject({
+  /** Items in flight at once in online mode. */
+  concurrency: z.number().int().min(1).max(1024).default(8),
+  /** online: one call at a time per item; batch: requests are collected and sent through the provider's batch API. */
+  mode: z.enum(['online', 'batch']).default('online'),
+});
+export type LlmNodeOptions = z.output<typeof LlmNodeOptions>;
+
+/** mapItems concurrency: in batch mode every item is started so the batch executor can collect all requests. */
+export function itemConcurrency(options: LlmNodeOptions, items: number): number {
+  return options.mode === 'batch' ? Math.max(1, items) : options.concurrency;
+}
+
+/** One request of an item, as it appears in the item key: the exact request body and its sample index. */
+export interface PlannedCall {
+  request: LlmRequest;
+  sample: number;
+}
+
+/** The JSON form of planned calls for an item key (LlmRequest is plain JSON; this only drops undefined members). */
+export function callsKey(calls: readonly PlannedCall[]): { request: Record<string, unknown>; sample: number }[] {
+  return calls.map((c) => ({ request: JSON.parse(JSON.stringify(c.request)) as Record<string, unknown>, sample: c.sample }));
+}
+
+/**
+ * Asks the client what the provider would reject (unsupported sampling parameters, a model it does not serve)
+ * before the first call, and reports every distinct problem at once.
+ */
+export function validateRequests(client: LlmClient, requests: Iterable<LlmRequest>, param: readonly (string | number)[] = []): void {
+  const problems = new Set<string>();
+  for (const request of requests) for (const p of client.validate(request)) problems.add(p);
+  if (problems.size > 0) {
+    throw new NodeUserError(
+      `the ${client.provider} provider cannot serve these requests: ${[...problems].join('; ')}`,
+      param,
+      'change the sampling parameters in `with:` or use a provider that supports them',
+    );
+  }
+}
+
+export async function completeAndParse<T>(
+  client: LlmClient,
+  call: PlannedCall,
+  signal: AbortSignal,
+  parse: (response: LlmResponse) => T,
+): Promise<T> {
+  const response = await client.complete(call.request, { sample: call.sample, signal });
+  return parse(response);
+}
+
+/** Drops keys whose value is undefined so that an unset optional parameter is absent from the request (and key). */
+export function compactRequest(request: LlmRequest): LlmRequest {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(request)) if (v !== undefined) out[k] = v;
+  return out as unknown as LlmRequest;
+}

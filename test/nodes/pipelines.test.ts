@@ -1,0 +1,267 @@
+/**
+ * The shipped pipelines, through the real engine (resolve → graph → execute) against the loopback LLM server:
+ * every pipeline validates (including the scratch variant) and runs end to end on a tiny subset (one training
+ * epoch), producing datasets of the expected shapes and an STS-B dev metric. Where `train`/`eval` are not
+ * registered (an older tree), stand-ins with the documented ports let the graph validate and the runs stop at
+ * the last data node.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { runPipeline, preparePipeline } from '../../engine/api.js';
+import { builtinRegistry } from '../../engine/cli/registry.js';
+import { defineNode } from '../../engine/node-type.js';
+import type { NodeRegistry } from '../../engine/registry.js';
+import type { Row } from '../../engine/json.js';
+import { loadValue } from '../../engine/values.js';
+import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
+import { defaultResponder, hashNumber, type MockChatRequest } from '../support/llm-responder.js';
+import { pipelinesDir, sharedData } from './paths.js';
+
+const hasData = existsSync(join(sharedData, 'unlabeled/snli_premises.txt'));
+const KEY = 'sk-ant-test-0123456789abcdef';
+
+async function registry(): Promise<NodeRegistry> {
+  const r = await builtinRegistry();
+  const loose = z.looseObject({});
+  if (r.type('train') === undefined) {
+    r.addType(
+      defineNode({
+        type: 'train',
+        version: 0,
+        description: 'stand-in until the train node type is registered',
+        params: loose,
+        inputs: { data: { kind: ['triplets', 'pairs'] } },
+        outputs: { model: { kind: 'model' } },
+        async run() {
+          throw new Error('stand-in train node: not runnable');
+        },
+      }),
+    );
+  }
+  if (r.type('eval') === undefined) {
+    r.addType(
+      defineNode({
+        type: 'eval',
+        version: 0,
+        description: 'stand-in until the eval node type is registered',
+        params: loose,
+        inputs: { model: { kind: 'model' }, baseline: { kind: 'model', optional: true } },
+        outputs: { metrics: { kind: 'metrics' } },
+        async run() {
+          throw new Error('stand-in eval node: not runnable');
+        },
+      }),
+    );
+  }
+  return r;
+}
+
+/**
+ * MultiCSR's prompts quote the sentence with single quotes, which the default mock responder does not read; and
+ * the default judge scores by word overlap, which rates the mock's antonym-swap contradictions as near-identical,
+ * so self-curation would remove every triplet. This responder answers the generation prompts with the mock's
+ * paraphrase/contradiction and judges a sentence containing a negation low, others high.
+ */
+function responder(request: MockChatRequest): string {
+  const last = request.messages[request.messages.length - 1]!.content;
+  const judged = /^Scoring the semantic similarity .*\(b\) (.*)$/s.exec(last);
+  if (judged) return /\bnot\b/i.test(judged[1]!) ? '1.5' : hashNumber(judged[1]!) % 4 === 0 ? '2.0' : '4.5';
+  const m = /Write a sentence that is (entailment|negative) with '(.*)': $/s.exec(last);
+  if (m) return defaultResponder({ ...request, messages: [{ role: 'user', content: `${m[1] === 'negative' ? 'Contradict' : 'Paraphrase'} input: ${m[2]}` }] });
+  return defaultResponder(request);
+}
+
+interface Ran {
+  rows(node: string, port: string): Row[];
+  status: string;
+  states: Record<string, string>;
+  close(): void;
+}
+
+const realTrain = (await builtinRegistry()).type('train') !== undefined;
+/** One cache for the training runs: the word-vector artifact is built once, as it would be for a user. */
+const sharedCache = mkdtempSync(join(tmpdir(), 'synthcse-pipe-'));
+const EPOCHS = 'nodes.train.with.epochs=1';
+
+async function run(server: MockLlmServer, file: string, dataOnly: string[], set: string[], variant?: string, cacheDir?: string): Promise<Ran> {
+  const only = realTrain ? undefined : dataOnly;
+  const outcome = await runPipeline({
+    file: join(pipelinesDir, file),
+    registry: await registry(),
+    variant,
+    set: [`llm.base_url=${server.url}`, 'llm.requests_per_minute=60000', 'llm.tokens_per_minute=100000000', ...(realTrain ? [EPOCHS] : []), ...set],
+    env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
+    cacheDir: cacheDir ?? sharedCache,
+    only,
+  });
+  const store = outcome.prepared.store;
+  const states: Record<string, string> = {};
+  for (const [id, o] of outcome.outcomes) states[id] = o.state;
+  return {
+    status: outcome.status,
+    states,
+    rows(node, port) {
+      const o = outcome.outcomes.get(node);
+      const rec = o?.outputs?.[port];
+      assert.ok(rec, `no output ${node}.${port} (state ${o?.state}${o?.diagnostic ? ': ' + o.diagnostic.message : ''})`);
+      const v = loadValue(store, rec);
+      assert.equal(v.form, 'rows');
+      return v.form === 'rows' ? v.rows : [];
+    },
+    close: () => store.close(),
+  };
+}
+
+const isText = (v: unknown) => typeof v === 'string' && v.trim() !== '';
+
+/** With the real train/eval registered: the model was trained and evaluated on STS-B dev. */
+function checkTrained(r: Ran): void {
+  if (!realTrain) return;
+  assert.equal(r.states['train'], 'ran');
+  const metrics = r.rows('eval', 'metrics');
+  const dev = metrics.find((m) => m['task'] === 'stsb-dev');
+  assert.ok(dev && typeof dev['spearman'] === 'number', JSON.stringify(metrics));
+}
+
+test('every shipped pipeline (and the scratch variant) validates', { skip: !hasData }, async () => {
+  for (const [file, variant] of [
+    ['syncse-partial.yaml', undefined],
+    ['syncse-partial.yaml', 'scratch'],
+    ['syncse-scratch.yaml', undefined],
+    ['dino-x2.yaml', undefined],
+    ['multicsr.yaml', undefined],
+  ] as const) {
+    const prepared = await preparePipeline({
+      file: join(pipelinesDir, file),
+      registry: await registry(),
+      variant,
+      env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
+      cacheDir: mkdtempSync(join(tmpdir(), 'synthcse-plan-')),
+    });
+    assert.ok(prepared.graph.order.includes('train'), `${file} ${variant ?? ''}`);
+    prepared.store.close();
+  }
+});
+
+test('syncse-partial: premises → SynCSE triplets → filtered triplets', { skip: !hasData }, async () => {
+  const server = await startMockLlmServer();
+  try {
+    const r = await run(server, 'syncse-partial.yaml', ['clean'], ['params.premises=12']);
+    assert.equal(r.status, 'ok', JSON.stringify(r.states));
+    assert.equal(r.rows('premises', 'sentences').length, 12);
+    const triplets = r.rows('annotate', 'triplets');
+    assert.ok(triplets.length >= 6, `annotated ${triplets.length}`);
+    const clean = r.rows('clean', 'triplets');
+    assert.ok(clean.length > 0);
+    for (const t of clean) assert.ok(isText(t['anchor']) && isText(t['positive']) && isText(t['negative']));
+    checkTrained(r);
+    r.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('variant scratch: generated sentences → SynCSE triplets; the same cache reuses unchanged nodes', { skip: !hasData }, async () => {
+  const server = await startMockLlmServer();
+  const cacheDir = sharedCache;
+  try {
+    const set = ['nodes.generate.with.calls_per_genre=1', 'nodes.generate.with.sentences_per_call=2'];
+    const r = await run(server, 'syncse-partial.yaml', ['clean'], set, 'scratch', cacheDir);
+    assert.equal(r.status, 'ok', JSON.stringify(r.states));
+    const sentences = r.rows('generate', 'sentences');
+    assert.ok(sentences.length >= 15, `generated ${sentences.length}`);
+    for (const s of sentences) assert.ok(isText(s['text']) && isText(s['genre']) && isText(s['topics']));
+    assert.ok(r.rows('clean', 'triplets').length > 0);
+    checkTrained(r);
+    r.close();
+    const again = await run(server, 'syncse-partial.yaml', ['clean'], set, 'scratch', cacheDir);
+    // Fully successful nodes are cached; a node with failed items (the mock cannot answer every instruction) is
+    // 'partial' and only retries those items, from the LLM request cache.
+    for (const id of ['generate', 'sentences', ...(realTrain ? [] : [])]) assert.equal(again.states[id], 'cached', `${id}: ${again.states[id]}`);
+    for (const id of ['annotate', 'clean']) assert.ok(['cached', 'partial'].includes(again.states[id]!), `${id}: ${again.states[id]}`);
+    again.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: !hasData }, async () => {
+  const server = await startMockLlmServer();
+  try {
+    const r = await run(server, 'dino-x2.yaml', ['pairs'], ['params.x1=5']);
+    assert.equal(r.status, 'ok', JSON.stringify(r.states));
+    const raw = r.rows('x2', 'pairs');
+    assert.equal(raw.length, 5 * 3 * 2);
+    const pairs = r.rows('pairs', 'pairs');
+    const labels = new Set(pairs.map((p) => p['label']));
+    for (const l of labels) assert.ok([0, 0.1, 0.5, 0.9].includes(l as number), `label ${String(l)}`);
+    assert.equal(pairs.filter((p) => p['label'] === 0).length, 2 * new Set(pairs.filter((p) => p['label'] !== 0).map((p) => p['text_a'])).size);
+    checkTrained(r);
+    r.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('multicsr: premises → entailment/contradiction → scores → self-curation', { skip: !hasData }, async () => {
+  const server = await startMockLlmServer({ responder });
+  try {
+    const r = await run(server, 'multicsr.yaml', ['curate'], ['params.premises=30']);
+    assert.equal(r.status, 'ok', JSON.stringify(r.states));
+    const scored = r.rows('score', 'scored');
+    assert.ok(scored.length > 0);
+    for (const s of scored) assert.ok(typeof s['positive_score'] === 'number' && typeof s['negative_score'] === 'number');
+    const curated = r.rows('curate', 'triplets');
+    for (const t of curated) {
+      assert.ok((t['positive_score'] as number) >= 3 && (t['negative_score'] as number) <= 3);
+      assert.ok((t['positive_score'] as number) > (t['negative_score'] as number));
+    }
+    checkTrained(r);
+    r.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('editing one instruction in the pool file re-sends only the calls that used it', { skip: !hasData }, async () => {
+  // Every request is answered with a usable sentence, so every item succeeds and its instruction is known.
+  const server = await startMockLlmServer({ responder: (r) => (defaultResponder(r).startsWith('Echo:') ? 'A rewritten sentence.' : defaultResponder(r)) });
+  const dir = mkdtempSync(join(tmpdir(), 'synthcse-edit-'));
+  cpSync(pipelinesDir, dir, { recursive: true });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'synthcse-pipe-'));
+  const reg = await registry();
+  const sent = () => [...server.stats.received.values()].reduce((a, b) => a + b, 0);
+  const runIt = () =>
+    runPipeline({
+      file: join(dir, 'syncse-partial.yaml'),
+      registry: reg,
+      set: [`llm.base_url=${server.url}`, 'llm.requests_per_minute=60000', 'llm.tokens_per_minute=100000000', 'params.premises=30'],
+      env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
+      cacheDir,
+      only: ['annotate'],
+    });
+  try {
+    const first = await runIt();
+    const value = loadValue(first.prepared.store, first.outcomes.get('annotate')!.outputs!['triplets']!);
+    first.prepared.store.close();
+    const rows = value.form === 'rows' ? value.rows : [];
+    assert.equal(rows.length, 30);
+    const used = rows.filter((r) => r['positive_instruction'] === 2).length;
+    assert.ok(used > 0, 'some premises drew instruction 2');
+    const before = sent();
+    const file = join(dir, 'prompts/syncse/v1/positive.yaml');
+    const old = 'Rewrite the following sentence or phrase using different words and sentence structure while preserving its original meaning.';
+    writeFileSync(file, readFileSync(file, 'utf8').replace(old, 'Rewrite the sentence in other words, keeping its meaning.'));
+    const second = await runIt();
+    second.prepared.store.close();
+    // Only the edited instruction's positive requests reach the server; every other request is answered from the
+    // LLM request cache (and every other item from the item cache).
+    assert.equal(sent() - before, used);
+  } finally {
+    await server.close();
+  }
+});
