@@ -314,7 +314,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       memoFile: (memoKey, build) => memoFile(store, runs, memoKey, build, tmpRoot),
       llm: (overrides) => {
         if (!options.llm) throw new NodeUserError('This node calls an LLM, but the pipeline has no `llm:` section.', undefined, 'Add an llm: section (provider, model) to the pipeline.');
-        const problem = options.llm.problem();
+        // Planning only prices requests, so it works before a key is set.
+        const problem = options.plan ? undefined : options.llm.problem();
         if (problem) throw new NodeUserError(problem);
         return options.llm.client(node.id, overrides);
       },

@@ -34,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     const upstream = graph.nodes.get(o.id)!.inputs.map((i) => i.from);
     process.stdout.write(`  ${o.id.padEnd(width)}  ${describe(o).padEnd(28)} ${o.type}${upstream.length ? ` ← ${upstream.join(', ')}` : ''}\n`);
     if (values.explain && o.state !== 'cached') for (const reason of o.explain) process.stdout.write(`  ${' '.repeat(width)}    ${reason}\n`);
+    if (o.estimate?.note) process.stdout.write(`  ${' '.repeat(width)}    ${o.estimate.note}\n`);
     if (o.estimate?.costUsd !== undefined) {
       cost += o.estimate.costUsd;
       costKnown = true;
