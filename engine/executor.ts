@@ -3,6 +3,7 @@
  * concurrency. A node is recorded as done only after its outputs are committed; a node key is locked while it runs so
  * two processes never compute (or pay for) the same node at once.
  */
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative, resolve as resolvePath } from 'node:path';
 import { StoreError, type Store } from '../cache/store.js';
@@ -96,6 +97,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const heartbeat = setInterval(() => runs.beat(heldLocks), HEARTBEAT_MS);
   heartbeat.unref();
   const slots = new Semaphore(Math.max(1, options.jobs ?? 2));
+  // Every in-flight item may listen for the drain; hundreds at once are expected, not a leak.
+  setMaxListeners(0, options.drain);
   const emit = (event: EngineEvent) => reporter(event);
 
   const processNode = async (node: PlannedNode): Promise<NodeOutcome> => {
@@ -115,8 +118,10 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       fileDigestList = await Promise.all(node.files.map((f) => fileDigests.digest(f)));
     } catch (error) {
       await graph.pipeline.locations.ready?.();
-      const missing = node.files.find((f) => (error as NodeJS.ErrnoException).path === f) ?? node.files[0] ?? '';
-      const outcome: NodeOutcome = { ...base, state: 'failed', diagnostic: nodeDiagnostic(graph, node, `Cannot read ${missing}: ${(error as Error).message}`, undefined, 'Check the path, or set SYNTHCSE_DATA to your data folder.') };
+      const err = error as NodeJS.ErrnoException;
+      const missing = node.files.find((f) => err.path === f) ?? err.path ?? node.files[0] ?? '';
+      const problem = err.code === 'ENOENT' ? `file ${missing} does not exist` : err.code === 'EISDIR' ? `${missing} is a folder, not a file` : `cannot read ${missing} (${err.code ?? err.message})`;
+      const outcome: NodeOutcome = { ...base, state: 'failed', diagnostic: nodeDiagnostic(graph, node, problem, undefined, 'Check the path (relative paths are relative to the pipeline file), or set SYNTHCSE_DATA to your data folder.') };
       finish(outcome);
       return outcome;
     }

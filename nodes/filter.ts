@@ -56,7 +56,16 @@ export const filter = defineNode({
     let added = 0;
     for (const [i, rule] of params.rules.entries()) {
       const before = rows.length;
-      const outcome = await applyRule(rows, rule, { kind, model, log: ctx.log, signal: ctx.signal }, filterHooks);
+      let outcome;
+      try {
+        outcome = await applyRule(rows, rule, { kind, model, log: ctx.log, signal: ctx.signal }, filterHooks);
+      } catch (error) {
+        // Point the diagnostic at the rule in the list, not at `rules` as a whole.
+        if (error instanceof NodeUserError && error.param?.length === 1 && error.param[0] === 'rules') {
+          throw new NodeUserError(`rule ${i + 1} (${rule.rule}): ${error.message}`, ['rules', i], error.hint);
+        }
+        throw error;
+      }
       rows = outcome.rows;
       for (const [reason, n] of Object.entries(outcome.removed)) removed[`${i + 1}.${reason}`] = n;
       added += outcome.added ?? 0;

@@ -128,7 +128,7 @@ export class LlmStore {
   /** Prepared once per SQL text: these run for every call. */
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
-    if (statement === undefined) this.statements.set(text, (statement = this.sql(text)));
+    if (statement === undefined) this.statements.set(text, (statement = this.store.db.prepare(text)));
     return statement;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Admission control for one provider+model: a concurrency limit, requests paced evenly to a per-minute rate, a
- * tokens-per-minute bucket, and a pool-wide pause. A 429/529 pauses every caller and lowers the rate; successes
- * raise it back. Limits reported in response headers replace the configured ones (which act as ceilings).
+ * tokens-per-minute bucket, and a pool-wide pause. A 429/529 pauses every caller and lowers the pace (to 70%, or to
+ * the rate that got through since the previous 429 when lower); successes raise it back. Limits reported in response headers replace the configured ones (which act as ceilings).
  */
 
 export interface RequestPoolOptions {
@@ -37,18 +37,20 @@ export interface PoolSlot {
   release(): void;
 }
 
-/** How far below its limit the pool runs after a 429 and how fast it recovers. */
+/** After a 429 the pace drops to at most 70% of what it was, and grows back by 1% per success. */
 const DECREASE_FACTOR = 0.7;
-const MIN_FACTOR = 0.05;
-const RECOVERY_PER_SUCCESS = 0.01;
+const RECOVERY_PER_SUCCESS = 1.01;
+const MIN_PACE_RPM = 1;
 
 export class RequestPool {
   private active = 0;
   private readonly queue: Waiter[] = [];
   private pausedUntil = 0;
   private nextStartAt = 0;
-  private slowFactor = 1;
+  /** The pace after 429s, below the ceiling; undefined = at the ceiling. */
+  private pace: number | undefined;
   private lastDecreaseAt = 0;
+  private successesSinceDecrease = 0;
   private headerRpm: number | undefined;
   private headerTpm: number | undefined;
   private bucket: number;
@@ -93,15 +95,25 @@ export class RequestPool {
       this.pausedUntil = until;
     }
     if (grantedAt >= this.lastDecreaseAt) {
-      this.slowFactor = Math.max(MIN_FACTOR, this.slowFactor * DECREASE_FACTOR);
+      // What got through since the last 429 is the best estimate of the server's real rate.
+      const observed = this.lastDecreaseAt > 0 && this.successesSinceDecrease > 0 ? (this.successesSinceDecrease * 60_000) / (now - this.lastDecreaseAt) : undefined;
+      const current = this.requestsPerMinute();
+      const candidates = [current === undefined ? undefined : current * DECREASE_FACTOR, observed].filter((x): x is number => x !== undefined);
+      if (candidates.length > 0) this.pace = Math.max(MIN_PACE_RPM, Math.min(...candidates));
       this.lastDecreaseAt = now;
+      this.successesSinceDecrease = 0;
     }
     this.pump();
   }
 
   onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined): void {
     this.adoptLimits(limits);
-    this.slowFactor = Math.min(1, this.slowFactor + RECOVERY_PER_SUCCESS);
+    this.successesSinceDecrease++;
+    if (this.pace !== undefined) {
+      this.pace *= RECOVERY_PER_SUCCESS;
+      const ceiling = this.ceilingRequestsPerMinute();
+      if (ceiling !== undefined && this.pace >= ceiling) this.pace = undefined;
+    }
   }
 
   /** Limits reported in response headers (of successes and of 429s alike). */
@@ -120,11 +132,15 @@ export class RequestPool {
     for (const waiter of this.queue.splice(0)) waiter.reject(abortError());
   }
 
-  private requestsPerMinute(): number | undefined {
+  private ceilingRequestsPerMinute(): number | undefined {
     const { requestsPerMinute: ceiling, initialRequestsPerMinute } = this.options;
-    const base =
-      ceiling !== undefined && this.headerRpm !== undefined ? Math.min(ceiling, this.headerRpm) : (ceiling ?? this.headerRpm ?? initialRequestsPerMinute);
-    return base === undefined ? undefined : base * this.slowFactor;
+    return ceiling !== undefined && this.headerRpm !== undefined ? Math.min(ceiling, this.headerRpm) : (ceiling ?? this.headerRpm ?? initialRequestsPerMinute);
+  }
+
+  private requestsPerMinute(): number | undefined {
+    const ceiling = this.ceilingRequestsPerMinute();
+    if (this.pace === undefined) return ceiling;
+    return ceiling === undefined ? this.pace : Math.min(ceiling, this.pace);
   }
 
   private tokensPerMinute(): number | undefined {

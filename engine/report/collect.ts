@@ -67,29 +67,7 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
 
   const nodes = [...new Set([...graph.levels.flat(), ...history.keys()])].map((id) => reportNode(id, graph, recorded.get(id), edges));
   markUnrecorded(nodes, graph, latest.status === 'running');
-  const sampleRows = options.sampleRows ?? SAMPLE_ROWS;
-  const samples: ReportSample[] = [];
-  const sts: ReportStsTable[] = [];
-  for (const node of nodes) {
-    const record = recorded.get(node.id)?.record;
-    if (!record) continue;
-    let metrics: ReportStsTable['metrics'] = [];
-    for (const output of node.outputs) {
-      const stored = record.outputs[output.port];
-      if (stored?.form !== 'rows') continue;
-      const rows = readRows(options.store, stored.digest);
-      if (rows === undefined) {
-        notes.push(`The rows of ${node.id}.${output.port} are no longer in the cache (removed by gc?).`);
-        continue;
-      }
-      samples.push(sample(node.id, output, rows.slice(0, sampleRows), stored.count));
-      metrics = metrics.length > 0 ? metrics : (metricRows(rows.slice(0, METRIC_ROWS_MAX)) ?? []);
-    }
-    const tableText = record.stats.values?.table;
-    const table = typeof tableText === 'string' ? parseMarkdownTable(tableText) : null;
-    if (table || metrics.length > 0) sts.push({ nodeId: node.id, table, metrics });
-  }
-
+  const { samples, sts } = datasets(options.store, nodes, recorded, options.sampleRows ?? SAMPLE_ROWS, notes);
   const curves = nodes.flatMap((node) =>
     Object.entries(recorded.get(node.id)?.record?.stats.curves ?? {}).map(([name, points]) => ({ nodeId: node.id, name, points: cleanCurve(points) })),
   );
@@ -172,12 +150,52 @@ function totals(run: ReportRun, nodes: readonly ReportNode[], lastActivity: numb
   };
 }
 
-function readRows(store: Store, digest: Digest): Row[] | undefined {
+/** Sample rows of every rows output, and the STS results of nodes that report a table or write metrics rows. */
+function datasets(
+  store: Store,
+  nodes: readonly ReportNode[],
+  recorded: ReadonlyMap<string, { record?: NodeRunRecord }>,
+  sampleRows: number,
+  notes: string[],
+): { samples: ReportSample[]; sts: ReportStsTable[] } {
+  const samples: ReportSample[] = [];
+  const sts: ReportStsTable[] = [];
+  for (const node of nodes) {
+    const record = recorded.get(node.id)?.record;
+    if (!record) continue;
+    let metrics: ReportStsTable['metrics'] = [];
+    for (const output of node.outputs) {
+      const stored = record.outputs[output.port];
+      if (stored?.form !== 'rows') continue;
+      const rows = headRows(store, stored.digest, Math.max(sampleRows, METRIC_ROWS_MAX));
+      if (rows === undefined) {
+        notes.push(`The rows of ${node.id}.${output.port} are no longer in the cache (removed by gc?).`);
+        continue;
+      }
+      samples.push(sample(node.id, output, rows.slice(0, sampleRows), stored.count));
+      if (metrics.length === 0 && stored.count <= METRIC_ROWS_MAX) metrics = metricRows(rows) ?? [];
+    }
+    const tableText = record.stats.values?.table;
+    const table = typeof tableText === 'string' ? parseMarkdownTable(tableText) : null;
+    if (table || metrics.length > 0) sts.push({ nodeId: node.id, table, metrics });
+  }
+  return { samples, sts };
+}
+
+/** The first `n` rows of a stored rows value (the JSONL is cut before parsing: datasets can be large). */
+function headRows(store: Store, digest: Digest, n: number): Row[] | undefined {
+  let bytes: Buffer;
   try {
-    return parseRows(store.getBytes(digest));
+    bytes = store.getBytes(digest);
   } catch {
     return undefined;
   }
+  let end = 0;
+  for (let i = 0; i < n && end < bytes.length; i++) {
+    const next = bytes.indexOf(0x0a, end);
+    end = next < 0 ? bytes.length : next + 1;
+  }
+  return parseRows(bytes.subarray(0, end));
 }
 
 function sample(nodeId: string, output: ReportOutput, rows: Row[], total: number): ReportSample {

@@ -85,7 +85,7 @@ function reasonsList(reasons: Record<string, number>): string {
 function nodeTable(data: ReportData): string {
   const dash = '<span class="muted">–</span>';
   const row = (n: ReportNode) => {
-    const time = n.state === 'cached' ? `<span class="muted">${n.originalMs !== null ? `took ${esc(duration(n.originalMs))}` : 'cached'}</span>` : n.state === 'not-run' || n.state === 'skipped' ? dash : esc(duration(n.ms));
+    const time = n.state === 'cached' ? `<span class="muted">${n.originalMs !== null ? `took ${esc(duration(n.originalMs))}` : 'cached'}</span>` : n.state === 'not-run' || n.state === 'skipped' || (n.state === 'interrupted' && n.ms === 0) ? dash : esc(duration(n.ms));
     const itemParts = [[n.items.cached, 'cached'], [n.items.ran, 'ran'], [n.items.failed, 'failed']] as const;
     const items = itemParts.filter(([k]) => k > 0).map(([k, what]) => `<div>${esc(count(k))} ${what}</div>`).join('') || dash;
     const out = n.rowsOut !== null ? esc(count(n.rowsOut)) : n.outputs.some((o) => o.form === 'file') ? 'file' : null;

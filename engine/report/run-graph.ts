@@ -58,7 +58,7 @@ export async function runGraph(
 }
 
 function firstLine(text: string): string {
-  return text.split('\n')[0]!.slice(0, 200);
+  return text.split('\n')[0]!.slice(0, 200).replace(/\.$/, '');
 }
 
 function inferGraph(recorded: ReadonlyMap<string, { type: string; record?: NodeRunRecord }>, because: string): RunGraph {

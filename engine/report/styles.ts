@@ -54,7 +54,8 @@ tbody tr:hover { background: #fafbfc; }
 .reasons { margin: 0; padding: 0; list-style: none; font-size: 12.5px; }
 .reasons li { white-space: nowrap; }
 td.node-name, td.llm { white-space: nowrap; }
-td.details { min-width: 210px; overflow-wrap: anywhere; }
+td.details { min-width: 170px; overflow-wrap: anywhere; }
+td.num .kv { white-space: normal; }
 .reasons .n { font-weight: 600; font-variant-numeric: tabular-nums; }
 .kv { font-size: 12.5px; color: var(--muted); }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); gap: 18px; }

@@ -126,9 +126,11 @@ export function decodeWordVectors(bytes: Buffer, source = 'word vector file'): W
   const words = bytes.toString('utf8', 20, 20 + vocabBytes).split('\n');
   const offset = 20 + padded;
   if (words.length !== rows || bytes.length !== offset + rows * dim * 4) throw new Error(`${source} is truncated or damaged`);
-  // Copy so the matrix is 4-byte aligned and owned (training updates rows in place).
-  const vectors = new Float32Array(rows * dim);
-  new Uint8Array(vectors.buffer).set(bytes.subarray(offset));
+  // A view when the bytes are 4-aligned (readFileSync of a large file is), else a copy. Callers never write to it:
+  // createGloveAvg copies the rows it trains.
+  const start = bytes.byteOffset + offset;
+  const vectors =
+    start % 4 === 0 ? new Float32Array(bytes.buffer, start, rows * dim) : new Float32Array(new Uint8Array(bytes.subarray(offset)).buffer);
   return { words, vectors, dim };
 }
 

@@ -1,12 +1,13 @@
 /**
  * embedding: drop triplets for which an encoder (the filter node's `model` input) finds the hard negative closer
- * to the anchor than the positive: cos(anchor, positive) − cos(anchor, negative) ≤ margin. With margin 0 the
- * positive must be strictly closer. The encoder is loaded through nodes/encoders/index.ts `loadEncoder(path)`,
- * which the encoder work provides; it is imported at run time so this module does not depend on its types.
+ * to the anchor than the positive: kept when cos(anchor, positive) − cos(anchor, negative) > margin (margin 0: the
+ * positive must be strictly closer). The encoder is loaded with nodes/encoders `loadEncoder(path)` (a synthcse
+ * glove-avg export, or any ONNX sentence encoder with its tokenizer).
  */
 import { z } from 'zod';
 import type { Row } from '../../engine/json.js';
 import { NodeUserError } from '../../engine/node-type.js';
+import { loadEncoder } from '../encoders/index.js';
 import type { RuleEnv, RuleOutcome } from './types.js';
 
 export const EmbeddingRule = z.strictObject({
@@ -17,27 +18,19 @@ export const EmbeddingRule = z.strictObject({
 });
 export type EmbeddingRule = z.output<typeof EmbeddingRule>;
 
-export interface SentenceEncoder {
+/** The part of nodes/encoders' SentenceEncoder this rule uses. */
+export interface RuleEncoder {
   encode(sentences: string[]): Promise<ArrayLike<number>[]> | ArrayLike<number>[];
+  close?(): Promise<void>;
 }
-export type EncoderLoader = (path: string) => Promise<SentenceEncoder> | SentenceEncoder;
+export type EncoderLoader = (path: string) => Promise<RuleEncoder> | RuleEncoder;
 
-function isLoader(value: unknown): value is EncoderLoader {
-  return typeof value === 'function';
-}
-
-/** Loads nodes/encoders/index.js lazily; reports a clear error until that module exists. */
-export async function defaultEncoderLoader(): Promise<EncoderLoader> {
-  const specifier = '../encoders/index.js';
-  let mod: unknown;
+async function defaultLoader(path: string): Promise<RuleEncoder> {
   try {
-    mod = await import(specifier);
+    return await loadEncoder(path);
   } catch (error) {
-    throw new NodeUserError(`the embedding rule needs the encoder library (nodes/encoders/index.ts): ${(error as Error).message}`, ['rules']);
+    throw new NodeUserError(`cannot load the encoder for the embedding rule: ${(error as Error).message}`, ['rules']);
   }
-  const loader = typeof mod === 'object' && mod !== null ? (mod as Record<string, unknown>)['loadEncoder'] : undefined;
-  if (!isLoader(loader)) throw new NodeUserError('nodes/encoders/index.js does not export loadEncoder(path)', ['rules']);
-  return loader;
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -60,18 +53,22 @@ export async function applyEmbedding(
 ): Promise<RuleOutcome> {
   if (env.kind !== 'triplets') throw new NodeUserError(`rule embedding applies to triplets, not ${env.kind}`, ['rules']);
   if (env.model === undefined) throw new NodeUserError('rule embedding needs the filter node\'s `model` input (a trained encoder)', ['rules']);
-  const encoder = await (loader ?? (await defaultEncoderLoader()))(env.model.path);
+  const encoder = await (loader ?? defaultLoader)(env.model.path);
   const out: Row[] = [];
-  for (let start = 0; start < rows.length; start += r.batch_size) {
-    if (env.signal.aborted) throw new Error('aborted');
-    const batch = rows.slice(start, start + r.batch_size);
-    const texts = batch.flatMap((row) => [row['anchor'], row['positive'], row['negative']].map((v) => (typeof v === 'string' ? v : '')));
-    const vectors = await encoder.encode(texts);
-    if (vectors.length !== texts.length) throw new Error(`Internal error: encoder returned ${vectors.length} vectors for ${texts.length} sentences`);
-    batch.forEach((row, i) => {
-      const [a, p, n] = [vectors[3 * i]!, vectors[3 * i + 1]!, vectors[3 * i + 2]!];
-      if (cosine(a, p) - cosine(a, n) > r.margin) out.push(row);
-    });
+  try {
+    for (let start = 0; start < rows.length; start += r.batch_size) {
+      if (env.signal.aborted) throw new Error('aborted');
+      const batch = rows.slice(start, start + r.batch_size);
+      const texts = batch.flatMap((row) => [row['anchor'], row['positive'], row['negative']].map((v) => (typeof v === 'string' ? v : '')));
+      const vectors = await encoder.encode(texts);
+      if (vectors.length !== texts.length) throw new Error(`Internal error: encoder returned ${vectors.length} vectors for ${texts.length} sentences`);
+      batch.forEach((row, i) => {
+        const [a, p, n] = [vectors[3 * i]!, vectors[3 * i + 1]!, vectors[3 * i + 2]!];
+        if (cosine(a, p) - cosine(a, n) > r.margin) out.push(row);
+      });
+    }
+  } finally {
+    await encoder.close?.();
   }
   return { rows: out, removed: { embedding: rows.length - out.length } };
 }

@@ -111,6 +111,16 @@ function resentAfterCommit(server: MockLlmServer, before: { received: Map<string
   return resent;
 }
 
+/** When a phase has started its real work: the first online request, the first batch call, training at once. */
+function armedWhen(server: MockLlmServer, target: Phase | undefined): () => boolean {
+  const online = totalReceived(server).online;
+  const batchCalls = () => (server.stats.byRoute['batch-create'] ?? 0) + (server.stats.byRoute['batch-retrieve'] ?? 0);
+  const batch = batchCalls();
+  if (target === 'online') return () => totalReceived(server).online > online;
+  if (target === 'batch') return () => batchCalls() > batch;
+  return () => true;
+}
+
 async function startServer(options: CrashOptions): Promise<MockLlmServer> {
   return startMockLlmServer({ responder: oneLineResponder, latencyMs: options.latencyMs, batchProcessingMs: options.batchProcessingMs, seed: options.seed });
 }
@@ -140,7 +150,7 @@ interface Attempt {
 }
 
 /** One run of the command; when `target` is given, SIGKILL within maxDelay ms after that phase's node starts. */
-async function attempt(project: FaultProject, url: string, target: Phase | undefined, delayMs: number): Promise<Attempt> {
+async function attempt(project: FaultProject, url: string, target: Phase | undefined, delayMs: number, armed: () => boolean): Promise<Attempt> {
   const child = project.spawn(COMMAND, url);
   let stdout = '';
   let stderr = '';
@@ -149,6 +159,7 @@ async function attempt(project: FaultProject, url: string, target: Phase | undef
   let killedIn: Phase | 'other' | undefined;
   const finished = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
   const guard = setTimeout(() => child.kill('SIGKILL'), 180_000);
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.on('data', (d: Buffer) => {
@@ -167,13 +178,18 @@ async function attempt(project: FaultProject, url: string, target: Phase | undef
       }
       if (event.type === 'node-start') {
         current = event.node;
-        if (target !== undefined && event.node === PHASE_NODE[target] && timer === undefined) {
-          timer = setTimeout(() => {
-            if (child.exitCode === null && child.signalCode === null) {
-              killedIn = (current !== undefined && NODE_PHASE.get(current)) || 'other';
-              child.kill('SIGKILL');
-            }
-          }, delayMs);
+        if (target !== undefined && event.node === PHASE_NODE[target] && watch === undefined) {
+          // The delay counts from the phase's first real work (e.g. the first request the server receives).
+          watch = setInterval(() => {
+            if (!armed()) return;
+            clearInterval(watch);
+            timer = setTimeout(() => {
+              if (child.exitCode === null && child.signalCode === null) {
+                killedIn = (current !== undefined && NODE_PHASE.get(current)) || 'other';
+                child.kill('SIGKILL');
+              }
+            }, delayMs);
+          }, 5);
         }
       } else if (event.type === 'node-end') {
         if (event.state === 'ran' || event.state === 'cached') finished.add(event.node!);
@@ -183,7 +199,8 @@ async function attempt(project: FaultProject, url: string, target: Phase | undef
   });
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
   clearTimeout(guard);
-  if (timer) clearTimeout(timer);
+  clearInterval(watch);
+  clearTimeout(timer);
   return { result: { code, signal, stdout, stderr }, killedIn, finished };
 }
 
@@ -240,7 +257,7 @@ export async function runCrashScenario(options: CrashOptions): Promise<CrashRepo
         const delay = target === undefined ? 0 : Math.floor(random() * options.maxDelayMs[target]);
         const committed = readCommitted(project.cache);
         const before = { received: new Map(server.stats.received), batch: new Map(server.stats.batchItemsReceived) };
-        const run = await attempt(project, server.url, target, delay);
+        const run = await attempt(project, server.url, target, delay, armedWhen(server, target));
         report.runs++;
         report.resent_after_commit += resentAfterCommit(server, before, committed);
         for (const node of run.finished) {
@@ -250,7 +267,8 @@ export async function runCrashScenario(options: CrashOptions): Promise<CrashRepo
         if (run.killedIn !== undefined) {
           report.kills++;
           report.kills_by_phase[run.killedIn]++;
-          log(`kill ${report.kills}: ${run.killedIn} (target ${target}, +${delay} ms)`);
+          const after = totalReceived(server);
+          log(`kill ${report.kills}: ${run.killedIn} (target ${target}, +${delay} ms); server received ${after.online} requests, ${after.batch} batch items so far`);
           continue;
         }
         if (run.result.code !== 0) {

@@ -158,9 +158,10 @@ export class FaultProject {
   }
 
   env(baseUrl: string | undefined, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, ANTHROPIC_API_KEY: SENTINEL_KEY, SYNTHCSE_DATA: sharedData, SYNTHCSE_CACHE: this.cache, ...extra };
+    const env: NodeJS.ProcessEnv = { ...process.env, ANTHROPIC_API_KEY: SENTINEL_KEY, SYNTHCSE_DATA: sharedData, SYNTHCSE_CACHE: this.cache };
     delete env.SYNTHCSE_DEBUG;
     delete env.ANTHROPIC_AUTH_TOKEN;
+    Object.assign(env, extra);
     if (baseUrl !== undefined) env.ANTHROPIC_BASE_URL = baseUrl;
     return env;
   }

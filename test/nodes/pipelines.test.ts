@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { runPipeline, preparePipeline } from '../../engine/api.js';
 import { builtinRegistry } from '../../engine/cli/registry.js';
-import { defineNode } from '../../engine/node-type.js';
+import { defineNode, type PortValue } from '../../engine/node-type.js';
+import { filter } from '../../nodes/filter.js';
+import { fakeContext, rowsValue, runNode } from './fake-context.js';
 import type { NodeRegistry } from '../../engine/registry.js';
 import type { Row } from '../../engine/json.js';
 import { loadValue } from '../../engine/values.js';
@@ -77,6 +79,7 @@ function responder(request: MockChatRequest): string {
 
 interface Ran {
   rows(node: string, port: string): Row[];
+  value(node: string, port: string): PortValue;
   status: string;
   states: Record<string, string>;
   close(): void;
@@ -104,6 +107,11 @@ async function run(server: MockLlmServer, file: string, dataOnly: string[], set:
   return {
     status: outcome.status,
     states,
+    value(node, port) {
+      const rec = outcome.outcomes.get(node)?.outputs?.[port];
+      assert.ok(rec, `no output ${node}.${port}`);
+      return loadValue(store, rec);
+    },
     rows(node, port) {
       const o = outcome.outcomes.get(node);
       const rec = o?.outputs?.[port];
@@ -159,6 +167,16 @@ test('syncse-partial: premises → SynCSE triplets → filtered triplets', { ski
     assert.ok(clean.length > 0);
     for (const t of clean) assert.ok(isText(t['anchor']) && isText(t['positive']) && isText(t['negative']));
     checkTrained(r);
+    if (realTrain) {
+      // The embedding rule with the encoder this run trained (nodes/encoders loadEncoder on the exported ONNX).
+      const model = r.value('train', 'model');
+      assert.equal(model.form, 'file');
+      const ctx = fakeContext({ options: {} });
+      const out = await runNode(filter, { triplets: rowsValue(clean), model }, { rules: [{ rule: 'embedding' }] }, ctx);
+      const kept = out['triplets'] as Row[];
+      assert.ok(kept.length <= clean.length);
+      assert.equal(ctx.stats.removed?.['1.embedding'], clean.length - kept.length);
+    }
     r.close();
   } finally {
     await server.close();

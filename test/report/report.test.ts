@@ -3,7 +3,7 @@
  * process from the same cache), and what the written page contains (escaping, no secrets, no remote resources).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Store } from '../../cache/store.js';
@@ -111,6 +111,22 @@ test('a failed run: the failing node, the nodes it held back, and what ran befor
   const report = ws.run(['report', file, '--out', 'report.html']);
   assert.equal(report.code, 0, report.stderr);
   assert.match(report.stderr, /the run failed/);
+});
+
+test('a pipeline file that moved: the DAG is inferred from the recorded inputs', async () => {
+  const { ws, file } = toyWorkspace();
+  assert.equal(ws.run(['run', file]).code, 0);
+  renameSync(file, join(ws.dir, 'moved.yaml'));
+  const store = new Store(join(ws.dir, '.synthcse'));
+  try {
+    const data = await collectReport({ store, registry: await builtinRegistry() });
+    assert.match(data.notes.join(' '), /inferred from the recorded inputs/);
+    assert.deepEqual(data.levels, [['sentences'], ['pairs'], ['clean'], ['train'], ['eval']]);
+    assert.deepEqual(data.edges.map((e) => `${e.from}.${e.fromPort}→${e.to}.${e.toPort}`), ['sentences.sentences→pairs.sentences', 'pairs.pairs→clean.pairs', 'clean.pairs→train.data', 'train.model→eval.model']);
+    assert.equal(node(data, 'clean').rowsIn, 24);
+  } finally {
+    store.close();
+  }
 });
 
 test('report without any run says so', () => {

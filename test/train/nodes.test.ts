@@ -9,6 +9,7 @@ import type { AnyNodeType, FileOutput, FileValue, RowsValue } from '../../engine
 import { encoder } from '../../nodes/encoder.js';
 import { evaluate } from '../../nodes/eval.js';
 import { train } from '../../nodes/train.js';
+import { runEvalCommand } from '../../nodes/sts/command.js';
 import { fakeContext } from './fake-context.js';
 
 const SUBJECTS = ['man', 'woman', 'child', 'dog', 'cat', 'boy', 'girl', 'horse', 'bird', 'chef'];
@@ -85,4 +86,38 @@ test('train node: trains, reports backend and curves, and a run stopped mid-way 
   const resumed = (await runNode(train, { data: rowsValue(triplets()) }, trainParams, resumedCtx)) as { model: FileOutput };
   assert.ok(resumedCtx.messages.some((m) => /Resuming/.test(m.message)));
   assert.equal(sha256(readFileSync(resumed.model.file)), wholeDigest);
+});
+
+test('train node: multicsr-masked with a frozen model input, and the params the methods pipelines use', async () => {
+  const ctx = fakeContext({});
+  const frozen = (await runNode(encoder, {}, { variant: 'sif', max_vocab: 20000 }, ctx)) as { model: FileOutput };
+  const trainCtx = fakeContext({});
+  const out = (await runNode(
+    train,
+    { data: rowsValue(triplets()), frozen: fileValue(frozen.model) },
+    { ...trainParams, objective: 'multicsr-masked', epochs: 1, mask_threshold: 0.9 },
+    trainCtx,
+  )) as { model: FileOutput };
+  assert.equal(out.model.meta.objective, 'multicsr-masked');
+  // As written in pipelines/dino-x2.yaml, multicsr.yaml and syncse-partial.yaml:
+  for (const objective of ['cosine-regression', 'multicsr-masked', 'simcse-sup']) {
+    assert.ok(train.params.safeParse({ encoder: 'glove-avg', objective, epochs: 3, batch_size: 64, lr: 0.001, seed: 0 }).success);
+  }
+  assert.ok(evaluate.params.safeParse({ data: '../../shared/data', tasks: ['stsb-dev'] }).success);
+  assert.equal(train.params.safeParse({ objective: 'simcse' }).success, false);
+});
+
+test('runEvalCommand: what synthcse eval --model M --baseline B --data F prints', async () => {
+  const ctx = fakeContext({});
+  const model = (await runNode(encoder, {}, { variant: 'sif', max_vocab: 20000 }, ctx)) as { model: FileOutput };
+  const baseline = (await runNode(encoder, {}, { variant: 'plain', max_vocab: 20000 }, ctx)) as { model: FileOutput };
+  const result = await runEvalCommand({ model: model.model.file, baseline: baseline.model.file, data });
+  assert.equal(result.dataFolder, data);
+  assert.equal(result.metrics.length, 2);
+  assert.ok(result.skipped.includes('STS12'));
+  const rows = result.table.split('\n').slice(2);
+  assert.equal(rows.length, 2);
+  // Same file name for both: the baseline is shown by its full path so the rows stay distinct; baseline row first.
+  assert.ok(rows[0]!.startsWith(`| ${baseline.model.file} |`));
+  assert.ok(rows[1]!.startsWith('| model.onnx |'));
 });
