@@ -135,14 +135,24 @@ export class ServiceClient implements LlmClient {
 
   private async payOnline(key: ItemKey, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
     const estimate = this.estimateOne(request);
-    this.core.budget.reserve(estimate.costUsd);
+    // Reserved when the call is about to be sent, so calls waiting in the pool do not hold budget.
+    let reserved = false;
     let paid: number | undefined;
     try {
       const { reply, latencyMs } = await callOnline(
         this.core.provider,
         this.core.pool(request.model),
         this.core.policy,
-        { request, requestKey: key, estimatedTokens: estimate.inputTokens + estimate.outputTokens, ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          request,
+          requestKey: key,
+          estimatedTokens: estimate.inputTokens + estimate.outputTokens,
+          ...(options.signal ? { signal: options.signal } : {}),
+          beforeFirstSend: () => {
+            this.core.budget.reserve(estimate.costUsd);
+            reserved = true;
+          },
+        },
         this.core.redact,
       );
       const { costUsd, cacheSavingsUsd } = this.core.prices.cost(request.model, reply.usage, 'online');
@@ -177,7 +187,7 @@ export class ServiceClient implements LlmClient {
         responseDigest,
       };
     } finally {
-      this.core.budget.settle(estimate.costUsd, paid);
+      if (reserved) this.core.budget.settle(estimate.costUsd, paid);
     }
   }
 

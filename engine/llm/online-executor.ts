@@ -16,6 +16,8 @@ export interface OnlineCall {
   requestKey: string;
   estimatedTokens: number;
   signal?: AbortSignal;
+  /** Called once, right before the first attempt is sent (the budget check); may throw to cancel the call. */
+  beforeFirstSend?: () => void;
 }
 
 /** Rate-limit answers say "not now", not "broken": they get a larger allowance than other failures. */
@@ -37,6 +39,14 @@ export async function callOnline(
       slot = await pool.acquire(call.estimatedTokens, call.signal);
     } catch {
       throw new LlmCallError('aborted', 'The call was aborted before it was sent.');
+    }
+    if (attempt === 1 && call.beforeFirstSend !== undefined) {
+      try {
+        call.beforeFirstSend();
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
     }
     const started = performance.now();
     try {

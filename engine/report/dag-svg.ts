@@ -44,13 +44,14 @@ export function dagSvg(data: ReportData): string {
   for (const [id, box] of layout.boxes) {
     const node = byId.get(id);
     const { title, subtitle } = label(id);
+    const tip = node ? `${id} (${node.type}): ${node.state}${node.rowsIn !== null ? `, ${count(node.rowsIn)} rows in` : ''}${node.rowsOut !== null ? `, ${count(node.rowsOut)} rows out` : ''}` : id;
     parts.push(
-      `<g class="node state-${esc(node?.state ?? 'not-run')}" data-node="${esc(id)}" transform="translate(${box.x},${box.y})">`,
+      `<a href="#node-${esc(id)}"><g class="node state-${esc(node?.state ?? 'not-run')}" data-node="${esc(id)}" transform="translate(${box.x},${box.y})"><title>${esc(tip)}</title>`,
       `<rect width="${box.width}" height="${box.height}" rx="9"/>`,
       `<rect class="state-bar" width="6" height="${box.height}" rx="3"/>`,
       `<text class="node-title" x="18" y="24">${esc(title)}</text>`,
       `<text class="node-subtitle" x="18" y="43">${esc(subtitle)}</text>`,
-      '</g>',
+      '</g></a>',
     );
   }
   parts.push('</svg>');

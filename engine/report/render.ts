@@ -103,7 +103,7 @@ function nodeTable(data: ReportData): string {
         ].join('')
       : `<td>${dash}</td><td class="num">${dash}</td><td class="num">${dash}</td>`;
     return [
-      `<tr data-node="${esc(n.id)}">`,
+      `<tr id="node-${esc(n.id)}" data-node="${esc(n.id)}">`,
       `<td class="node-name"><strong>${esc(n.id)}</strong><div class="kv">${esc(n.type)}</div></td>`,
       `<td>${pill(n.state)}</td>`,
       `<td class="num">${time}</td>`,

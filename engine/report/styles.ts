@@ -36,12 +36,14 @@ svg.dag .edge { fill: none; stroke: #9aa3af; stroke-width: 1.6; }
 svg.dag .arrowhead { fill: #9aa3af; }
 svg.dag .edge-label { font-size: 11px; fill: var(--muted); paint-order: stroke; stroke: #fff; stroke-width: 4px; }
 svg.dag .node rect { fill: #fff; stroke: #cfd5dd; stroke-width: 1.2; }
+svg.dag a:hover .node rect:not(.state-bar) { stroke: var(--accent); }
+tr:target { background: #e7f0fb; }
 svg.dag .node .state-bar { stroke: none; }
 svg.dag .node-title { font-size: 13px; font-weight: 650; fill: var(--ink); }
 svg.dag .node-subtitle { font-size: 11.5px; fill: var(--muted); }
 svg.dag .state-cached .state-bar { fill: var(--cached); } svg.dag .state-ran .state-bar { fill: var(--ran); }
 svg.dag .state-partial .state-bar { fill: var(--partial); } svg.dag .state-failed .state-bar { fill: var(--failed); }
-svg.dag .state-failed rect:first-child { stroke: var(--failed); }
+svg.dag .state-failed rect:not(.state-bar) { stroke: var(--failed); }
 svg.dag .state-interrupted .state-bar { fill: var(--interrupted); } svg.dag .state-skipped .state-bar { fill: var(--skipped); }
 svg.dag .state-not-run .state-bar { fill: var(--not-run); } svg.dag .state-not-run .node-title, svg.dag .state-skipped .node-title { fill: var(--faint); }
 .table-wrap { overflow-x: auto; }

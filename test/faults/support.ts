@@ -244,3 +244,18 @@ export function cloneCache(template: string, dest: string): string {
   }
   return dest;
 }
+
+/** The rows of a node's output through `synthcse export` (jsonl text), or the exit message when it fails. */
+export async function exportText(project: FaultProject, node: string, port: string): Promise<string> {
+  const file = `${node}.${port}.jsonl`;
+  const result = await project.run(['export', node, '--port', port, '--out', file, '--pipeline', 'p.yaml']);
+  if (result.code !== 0) throw new Error(`export ${node}.${port} failed: ${result.stderr}`);
+  return project.read(file);
+}
+
+/** Failed-item lines the CLI prints after a run: node → count and reasons. */
+export function failedItems(stderr: string): Map<string, { count: number; reasons: string }> {
+  const out = new Map<string, { count: number; reasons: string }>();
+  for (const m of stderr.matchAll(/^⚠️ +(\S+): (\d+) item\(s\) failed \((.*)\)\. Run the same command again/gm)) out.set(m[1]!, { count: Number(m[2]), reasons: m[3]! });
+  return out;
+}

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LlmCallError } from '../../engine/llm/types.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { paraphraseRequest, tempCache, testService } from '../support/llm-fixtures.js';
 
