@@ -178,10 +178,11 @@ export interface NodeTypeDefinition<
   inputs: I;
   outputs: Out;
   /**
-   * Files whose content changes the output (prompt pools, data files), relative to the pipeline file. Their content
-   * digests join the key; a path given as an option (not a param) therefore keys on content only, not location.
+   * Files whose content changes the output (prompt pools, data files), relative to the pipeline file (resolvePath
+   * makes a path absolute the same way, e.g. to list a folder). Their content digests join the key; a path given as
+   * an option (not a param) therefore keys on content only, not location.
    */
-  files?(params: z.output<P>, options: z.output<O>): string[];
+  files?(params: z.output<P>, options: z.output<O>, resolvePath: (path: string) => string): string[];
   /** Services the node uses; their keyed configuration (e.g. LLM provider and model) joins the node key. */
   uses?: { llm?: boolean };
   /** Cheap and side-effect free (e.g. load, filter): `plan` may run it to see how many items downstream will need. */

@@ -45,8 +45,8 @@ export const evaluate = defineNode({
   outputs: {
     metrics: { kind: 'metrics', description: 'rows {task, spearman, pairs, model}' },
   },
-  files(p) {
-    return keyedDataFiles(p.data, true);
+  files(p, _options, resolvePath) {
+    return keyedDataFiles(p.data, true, resolvePath);
   },
   async run(inputs, p, ctx) {
     const folder = dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data));

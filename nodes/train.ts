@@ -91,8 +91,8 @@ export const train = defineNode({
   outputs: {
     model: { kind: 'model', description: 'the best-on-dev encoder as ONNX, vocabulary and tokenizer inside' },
   },
-  files(p) {
-    return keyedDataFiles(p.data, false);
+  files(p, _options, resolvePath) {
+    return keyedDataFiles(p.data, false, resolvePath);
   },
   async run(inputs, p, ctx) {
     const rows = rowsOf(inputs.data, 'data');

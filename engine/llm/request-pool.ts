@@ -41,6 +41,7 @@ export interface PoolSlot {
 const DECREASE_FACTOR = 0.7;
 const RECOVERY_PER_SUCCESS = 1.01;
 const MIN_PACE_RPM = 1;
+const CATCH_UP_MS = 100;
 
 export class RequestPool {
   private active = 0;
@@ -175,9 +176,10 @@ export class RequestPool {
     if (now < this.pausedUntil) return this.pausedUntil - now;
     const rpm = this.requestsPerMinute();
     if (rpm !== undefined) {
-      // Credit of one interval so timer lateness does not lower the achieved rate, without allowing bursts.
+      // Up to 100 ms (at least one interval) of credit: a late timer or a busy event loop does not lower the achieved
+      // rate, and the catch-up burst stays a small fraction of a second's allowance.
       const interval = 60_000 / rpm;
-      this.nextStartAt = Math.max(this.nextStartAt, now - interval);
+      this.nextStartAt = Math.max(this.nextStartAt, now - Math.max(interval, CATCH_UP_MS));
       if (now < this.nextStartAt) return Math.ceil(this.nextStartAt - now);
     }
     const tpm = this.tokensPerMinute();

@@ -84,7 +84,8 @@ export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): 
     if (params === undefined || options === undefined) continue;
     let files: string[] = [];
     try {
-      files = (type.files?.(params, options) ?? []).map((f) => resolvePath(pipeline.dir, f));
+      const resolveInPipeline = (f: string) => resolvePath(pipeline.dir, f);
+      files = (type.files?.(params, options, resolveInPipeline) ?? []).map(resolveInPipeline);
     } catch (error) {
       diagnostics.push({ severity: 'error', reason: 'invalid-param', message: `Node "${id}": ${(error as Error).message}`, location: loc.find(['nodes', id, 'with']) });
     }

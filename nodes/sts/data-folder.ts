@@ -41,9 +41,8 @@ export function evaluationFiles(folder: string): string[] {
  * the pipeline file, which files() does not know, so a relative folder can only name the one file every shipped
  * pipeline needs (stsb/dev.tsv); an absolute folder (or none: $SYNTHCSE_DATA / the default) is listed in full.
  */
-export function keyedDataFiles(param: string | undefined, all: boolean): string[] {
-  if (param !== undefined && !isAbsolute(param)) return [join(param, 'stsb', 'dev.tsv')];
-  const folder = dataFolder(param);
+export function keyedDataFiles(param: string | undefined, all: boolean, resolvePath: (path: string) => string): string[] {
+  const folder = dataFolder(param === undefined ? undefined : resolvePath(param));
   if (all) return evaluationFiles(folder);
   const dev = stsbDevFile(folder);
   return dev ? [dev] : [];

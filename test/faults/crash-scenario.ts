@@ -65,12 +65,13 @@ export function oneLineResponder(request: MockChatRequest): string {
   return defaultResponder(request).split('\n')[0]!;
 }
 
-interface Committed {
+export interface Committed {
   onlineRequestIds: Set<string>;
   requestKeys: Set<string>;
 }
 
-function readCommitted(cacheDir: string): Committed {
+/** The LLM answers committed to a cache: online request ids (the mock's body digests) and request keys. */
+export function readCommitted(cacheDir: string): Committed {
   const committed: Committed = { onlineRequestIds: new Set(), requestKeys: new Set() };
   const file = join(cacheDir, 'cache.db');
   if (!existsSync(file)) return committed;
@@ -98,7 +99,7 @@ function totalReceived(server: MockLlmServer): { online: number; batch: number }
 }
 
 /** Receipts during one run of requests whose answers were committed before it started. */
-function resentAfterCommit(server: MockLlmServer, before: { received: Map<string, number>; batch: Map<string, number> }, committed: Committed): number {
+export function resentAfterCommit(server: MockLlmServer, before: { received: Map<string, number>; batch: Map<string, number> }, committed: Committed): number {
   let resent = 0;
   for (const [digest, n] of server.stats.received) {
     const increase = n - (before.received.get(digest) ?? 0);

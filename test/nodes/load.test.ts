@@ -94,9 +94,9 @@ test('limit keeps the first rows; sample is seeded, deterministic, in file order
 });
 
 test('files() declares the local path so its content joins the node key', () => {
-  assert.deepEqual(load.files!(load.params.parse({ path: 'data/x.txt' }), {}), ['data/x.txt']);
-  assert.deepEqual(load.files!(load.params.parse({ url: 'https://example.org/x.txt' }), {}), []);
-  assert.deepEqual(load.files!(load.params.parse({ path: '/nonexistent/x.txt', url: 'https://example.org/x.txt' }), {}), []);
+  assert.deepEqual(load.files!(load.params.parse({ path: 'data/x.txt' }), {}, (p) => p), ['data/x.txt']);
+  assert.deepEqual(load.files!(load.params.parse({ url: 'https://example.org/x.txt' }), {}, (p) => p), []);
+  assert.deepEqual(load.files!(load.params.parse({ path: '/nonexistent/x.txt', url: 'https://example.org/x.txt' }), {}, (p) => p), []);
   assert.throws(() => load.params.parse({}));
 });
 
