@@ -38,6 +38,7 @@ export class Store {
   readonly artifactDir: string;
   private readonly tablesEnsured = new Set<string>();
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly verifiedFiles = new Set<string>();
 
   constructor(dir: string, opts: { readonly?: boolean } = {}) {
     this.dir = dir;
@@ -150,6 +151,13 @@ export class Store {
     return digest;
   }
 
+  /** Whether an artifact is stored and, when it lives in a file, that file exists with its recorded size. */
+  artifactPresent(digest: Digest): boolean {
+    const row = this.sql('SELECT in_file, size FROM artifacts WHERE digest = ?').get(digest) as { in_file: number; size: number } | undefined;
+    if (row === undefined) return false;
+    return row.in_file === 0 || this.artifactIntact(digest, row.size);
+  }
+
   private artifactIntact(digest: Digest, size: number): boolean {
     const row = this.sql('SELECT in_file, size FROM artifacts WHERE digest = ?').get(digest) as
       | { in_file: number; size: number }
@@ -195,6 +203,23 @@ export class Store {
     const path = this.artifactPath(digest);
     if (!existsSync(path) || statSync(path).size !== row.size) {
       throw new StoreError('missing-artifact', `Artifact file ${path} is missing or truncated.`, 'Run "synthcse doctor --repair", then run the pipeline again to recompute it.');
+    }
+    return path;
+  }
+
+  /**
+   * Path of a file artifact whose bytes were checked against its digest. A file is hashed once per process and
+   * (size, mtime), so a large model is not re-read for every use; a damaged file is an error, never used.
+   */
+  verifiedFilePath(digest: Digest): string {
+    const path = this.getFilePath(digest);
+    const stat = statSync(path);
+    const stamp = `${path}\u0000${stat.size}\u0000${stat.mtimeMs}`;
+    if (!this.verifiedFiles.has(stamp)) {
+      if (sha256(readFileSync(path)) !== digest) {
+        throw new StoreError('artifact-mismatch', `Artifact file ${path} no longer matches its digest (it was changed or damaged).`, 'Run "synthcse doctor --repair" to drop it; the next run recomputes it.');
+      }
+      this.verifiedFiles.add(stamp);
     }
     return path;
   }

@@ -27,6 +27,7 @@ import {
 } from './node-type.js';
 import type { PipelineGraph, PlannedNode } from './pipeline/graph.js';
 import { RunStore, type NodeState, type OutputRecord } from './run-store.js';
+import { isWriteFailure, WRITE_FAILURE_HINT } from './write-failure.js';
 import { loadValue, outputPresent, storeFile, storeRows } from './values.js';
 
 /** The LLM service as the engine sees it: a key for node keys, and clients for nodes. */
@@ -336,9 +337,20 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     return { ctx, cleanup: () => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })) };
   };
 
+  // History and last keys are bookkeeping: a failure to write them must not crash the run mid-way; it is reported
+  // once, at the end, as a cache problem.
+  let bookkeepingError: unknown;
+  const flushBookkeeping = () => {
+    try {
+      runs.flushDeferred();
+    } catch (error) {
+      bookkeepingError ??= error;
+    }
+  };
+
   const finish = (outcome: NodeOutcome, message?: string) => {
     outcomes.set(outcome.id, outcome);
-    if (outcome.state !== 'cached') queueMicrotask(() => runs.flushDeferred());
+    if (outcome.state !== 'cached') queueMicrotask(flushBookkeeping);
     const state = outcome.state as NodeState;
     emit({
       type: 'node-end',
@@ -379,8 +391,9 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     for (const outcome of settled) if (!outcomes.has(outcome.id)) outcomes.set(outcome.id, outcome);
   } finally {
     clearInterval(heartbeat);
-    runs.flushDeferred();
+    flushBookkeeping();
   }
+  if (bookkeepingError !== undefined) throw writeFailure(bookkeepingError);
   const states = [...outcomes.values()].map((o) => o.state);
   const status = states.includes('failed') ? 'failed' : states.includes('interrupted') || options.drain.aborted ? 'interrupted' : 'ok';
   return { outcomes, status };
@@ -462,7 +475,7 @@ async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (out
     const row = store.db.prepare('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;
     if (!row) return undefined;
     try {
-      return store.getFilePath(row.digest);
+      return store.verifiedFilePath(row.digest);
     } catch {
       return undefined;
     }
@@ -487,7 +500,7 @@ async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (out
       const digest = await hashFile(out);
       store.putFile(out, digest);
       store.db.prepare('INSERT OR REPLACE INTO memo_files (key, digest) VALUES (?, ?)').run(key, digest);
-      return store.getFilePath(digest);
+      return store.verifiedFilePath(digest);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -511,21 +524,23 @@ function errorDiagnostic(graph: PipelineGraph, node: PlannedNode, error: unknown
   if (error instanceof StoreError) return { ...nodeDiagnostic(graph, node, error.message, undefined, error.hint), reason: 'cache-problem' };
   if (error instanceof DiagnosticError) return error.diagnostics[0]!;
   const err = error as NodeJS.ErrnoException;
-  if (err && (err.code === 'ENOSPC' || err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'EDQUOT')) {
-    return {
-      ...nodeDiagnostic(graph, node, `cannot write: ${err.message}`, undefined, err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'Free disk space (or point --cache elsewhere) and run the same command again; finished work is kept.' : 'Check the permissions of the cache directory, then run again.'),
-      reason: 'cache-problem',
-    };
+  if (isWriteFailure(err)) {
+    return { ...nodeDiagnostic(graph, node, `the cache could not be written (${err.code}): ${err.message}`, undefined, WRITE_FAILURE_HINT), reason: 'cache-problem' };
   }
-  if (err && typeof err.code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(err.code)) {
+  if (err && (err.code === 'EACCES' || err.code === 'EROFS')) {
     return {
-      ...nodeDiagnostic(graph, node, `the cache could not be written (${err.code}): ${err.message}`, undefined, 'Free disk space or fix permissions, then run the same command again; committed work is kept.'),
+      ...nodeDiagnostic(graph, node, `cannot write: ${err.message}`, undefined, 'Check the permissions of the cache directory, then run again.'),
       reason: 'cache-problem',
     };
   }
   const message = err instanceof Error ? err.message : String(error);
   const detail = process.env.SYNTHCSE_DEBUG ? `\n${(err as Error)?.stack ?? ''}` : '';
   return nodeDiagnostic(graph, node, `${message}${detail}`, undefined, process.env.SYNTHCSE_DEBUG ? undefined : 'This looks like a bug in the node type; set SYNTHCSE_DEBUG=1 for the stack trace and report it.');
+}
+
+function writeFailure(error: unknown): StoreError {
+  const err = error as NodeJS.ErrnoException;
+  return new StoreError('write-failed', `The cache could not be written (${err.code ?? 'error'}): ${err.message}`, WRITE_FAILURE_HINT);
 }
 
 class Semaphore {

@@ -94,15 +94,23 @@ export async function mapItems<I, R extends Json>(
   progress.tick(cached);
 
   const failures: ItemFailure[] = [];
+  let stopScheduling = false;
   let ran = 0;
   let skipped = 0;
   let pending: PendingWrite[] = [];
   let flushScheduled = false;
+  // A failed commit (disk full, I/O error) stops the map; it is rethrown once in-flight items have settled.
+  let writeError: unknown;
   const flush = () => {
     flushScheduled = false;
     const batch = pending;
     pending = [];
-    deps.itemStore.write(batch);
+    try {
+      deps.itemStore.write(batch);
+    } catch (error) {
+      writeError ??= error;
+      stopScheduling = true;
+    }
   };
   const scheduleFlush = () => {
     if (pending.length >= FLUSH_EVERY_ITEMS) flush();
@@ -111,7 +119,6 @@ export async function mapItems<I, R extends Json>(
       setImmediate(flush);
     }
   };
-  let stopScheduling = false;
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
@@ -145,6 +152,7 @@ export async function mapItems<I, R extends Json>(
     flush();
     progress.done();
   }
+  if (writeError !== undefined) throw writeError;
   skipped = todo.length - ran - failures.length;
   deps.totals.cached += cached;
   deps.totals.ran += ran;

@@ -42,18 +42,12 @@ export async function storeFile(store: Store, output: FileOutput): Promise<Outpu
 
 export function loadValue(store: Store, output: OutputRecord): PortValue {
   if (output.form === 'rows') return { form: 'rows', rows: parseRows(store.getBytes(output.digest)), digest: output.digest };
-  return { form: 'file', path: store.getFilePath(output.file), meta: output.meta, digest: output.digest };
+  return { form: 'file', path: store.verifiedFilePath(output.file), meta: output.meta, digest: output.digest };
 }
 
 /** Whether the artifacts behind an output are present (a cheap check before trusting a cached node). */
 export function outputPresent(store: Store, output: OutputRecord): boolean {
-  if (output.form === 'rows') return store.hasArtifact(output.digest);
-  try {
-    store.getFilePath(output.file);
-    return true;
-  } catch {
-    return false;
-  }
+  return store.artifactPresent(output.form === 'rows' ? output.digest : output.file);
 }
 
 export type { Digest };

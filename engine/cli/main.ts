@@ -4,6 +4,7 @@
  */
 import { DiagnosticError, formatDiagnostics } from '../diagnostics.js';
 import { StoreError } from '../../cache/store.js';
+import { isWriteFailure } from '../write-failure.js';
 
 type CommandModule = { main(argv: string[]): Promise<number> };
 
@@ -53,8 +54,9 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const err = error as NodeJS.ErrnoException;
-    if (err?.code === 'ENOSPC' || err?.code === 'EACCES' || err?.code === 'EROFS') {
-      process.stderr.write(`❌ ${err.message}\n    fix: ${err.code === 'ENOSPC' ? 'free disk space' : 'fix the permissions'} and run the same command again; committed work is kept.\n`);
+    if (isWriteFailure(err) || err?.code === 'EACCES' || err?.code === 'EROFS') {
+      const fix = err.code === 'EACCES' || err.code === 'EROFS' ? 'fix the permissions of the cache directory' : 'free disk space (or raise the file size limit, or use --cache elsewhere)';
+      process.stderr.write(`❌ The cache could not be written (${err.code}): ${err.message}\n    fix: ${fix} and run the same command again; committed work is kept.\n`);
       return 1;
     }
     process.stderr.write(`❌ Internal error: ${err?.message ?? String(error)}\n${process.env.SYNTHCSE_DEBUG ? (err?.stack ?? '') + '\n' : '    (set SYNTHCSE_DEBUG=1 for the stack trace, and please report it)\n'}`);

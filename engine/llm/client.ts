@@ -146,7 +146,7 @@ export class ServiceClient implements LlmClient {
         {
           request,
           requestKey: key,
-          estimatedTokens: estimate.inputTokens + estimate.outputTokens,
+          estimatedTokens: estimate.inputTokens + (this.core.provider.tokenLimitCountsOutput ? estimate.outputTokens : 0),
           ...(options.signal ? { signal: options.signal } : {}),
           beforeFirstSend: () => {
             this.core.budget.reserve(estimate.costUsd);

@@ -22,7 +22,7 @@ export const LlmConfigSchema = z.strictObject({
   provider: z.enum(['anthropic', 'openai-compatible']).default('anthropic'),
   model: z.string().min(1).default(DEFAULT_ANTHROPIC_MODEL),
   /** Anthropic: overrides ANTHROPIC_BASE_URL. openai-compatible: required, e.g. http://localhost:8000/v1. */
-  base_url: z.string().url().optional(),
+  base_url: z.url().optional(),
   /** The NAME of the environment variable holding the key (never the key itself). */
   api_key_env: z
     .string()
@@ -38,6 +38,7 @@ export const LlmConfigSchema = z.strictObject({
    * rate-limit headers; when set, headers can only lower them.
    */
   requests_per_minute: z.number().positive().optional(),
+  /** anthropic: input tokens per minute (its binding limit); openai-compatible: input + output tokens. */
   tokens_per_minute: z.number().positive().optional(),
   timeout_ms: z.number().int().positive().default(120_000),
   max_attempts: z.number().int().positive().default(6),

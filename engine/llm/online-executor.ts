@@ -56,7 +56,8 @@ export async function callOnline(
         ...(call.signal ? { signal: call.signal } : {}),
       });
       const latencyMs = performance.now() - started;
-      slot.settleTokens(reply.usage.input_tokens + reply.usage.cache_creation_input_tokens + reply.usage.output_tokens);
+      const { usage } = reply;
+      slot.settleTokens(usage.input_tokens + usage.cache_creation_input_tokens + (provider.tokenLimitCountsOutput ? usage.output_tokens : 0));
       slot.release();
       pool.onSuccess(reply.limits);
       return { reply, latencyMs, attempts: attempt };

@@ -63,6 +63,11 @@ export const REQUEST_KEY_HEADER = 'x-synthcse-request-key';
 
 export interface OnlineProvider {
   readonly name: ProviderName;
+  /**
+   * Whether the provider's tokens-per-minute limit counts output tokens (OpenAI: yes; Anthropic's binding limit is
+   * input tokens per minute, with output tokens limited separately).
+   */
+  readonly tokenLimitCountsOutput: boolean;
   send(request: LlmRequest, options: SendOptions): Promise<ProviderReply>;
   /** Problems with the request's parameters for this provider, as user messages. */
   validate(request: LlmRequest): string[];

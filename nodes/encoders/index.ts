@@ -81,15 +81,4 @@ export async function loadEncoder(modelPath: string, options: LoadEncoderOptions
   return loadTransformerOnnx(bytes, tokenizer, poolingFor(file, options.pooling), options.batchSize);
 }
 
-/** Cosine similarity; 0 when either vector is zero (a sentence with no known word). */
-export function cosineSimilarity(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
-}
+export { cosineSimilarity } from './cosine.js';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Row } from '../../engine/json.js';
 import { NodeUserError } from '../../engine/node-type.js';
-import { loadEncoder } from '../encoders/index.js';
+import { cosineSimilarity, loadEncoder } from '../encoders/index.js';
 import type { RuleEnv, RuleOutcome } from './types.js';
 
 export const EmbeddingRule = z.strictObject({
@@ -33,17 +33,6 @@ async function defaultLoader(path: string): Promise<RuleEncoder> {
   }
 }
 
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
 
 export async function applyEmbedding(
   rows: readonly Row[],
@@ -64,7 +53,7 @@ export async function applyEmbedding(
       if (vectors.length !== texts.length) throw new Error(`Internal error: encoder returned ${vectors.length} vectors for ${texts.length} sentences`);
       batch.forEach((row, i) => {
         const [a, p, n] = [vectors[3 * i]!, vectors[3 * i + 1]!, vectors[3 * i + 2]!];
-        if (cosine(a, p) - cosine(a, n) > r.margin) out.push(row);
+        if (cosineSimilarity(a, p) - cosineSimilarity(a, n) > r.margin) out.push(row);
       });
     }
   } finally {

@@ -9,6 +9,7 @@
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { digestJson, type JsonObject } from '../../engine/json.js';
+import { cosineSimilarity } from '../encoders/cosine.js';
 import { encodeIds, type GloveAvgModel } from '../encoders/glove-avg.js';
 import { spearman } from '../sts/spearman.js';
 import { adamDense, adamRows, DEFAULT_ADAM } from './adam.js';
@@ -89,21 +90,10 @@ export class TrainInterrupted extends Error {
   }
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na > 0 && nb > 0 ? d / Math.sqrt(na * nb) : 0;
-}
 
 export function devSpearman(model: GloveAvgModel, dev: DevSet): number {
   const predicted = new Float64Array(dev.gold.length);
-  for (let i = 0; i < predicted.length; i++) predicted[i] = cosine(encodeIds(model, dev.a[i]!), encodeIds(model, dev.b[i]!));
+  for (let i = 0; i < predicted.length; i++) predicted[i] = cosineSimilarity(encodeIds(model, dev.a[i]!), encodeIds(model, dev.b[i]!));
   return spearman(predicted, dev.gold) * 100;
 }
 

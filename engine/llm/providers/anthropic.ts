@@ -31,6 +31,7 @@ export const SAMPLING_API_VERSION = '2023-06-01';
 
 export class AnthropicProvider implements OnlineProvider, BatchProvider {
   readonly name = 'anthropic' as const;
+  readonly tokenLimitCountsOutput = false;
   private readonly sdk: Anthropic;
   private readonly acceptsSampling: boolean;
 

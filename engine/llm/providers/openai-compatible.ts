@@ -11,6 +11,7 @@ export interface OpenAiCompatibleOptions {
 
 export class OpenAiCompatibleProvider implements OnlineProvider {
   readonly name = 'openai-compatible' as const;
+  readonly tokenLimitCountsOutput = true;
   private readonly endpoint: string;
 
   constructor(private readonly options: OpenAiCompatibleOptions) {
