@@ -15,7 +15,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     premises: { type: 'string', default: '48' },
-    epochs: { type: 'string', default: '3' },
+    epochs: { type: 'string', default: '6' },
   },
 });
 
@@ -26,7 +26,7 @@ const report = await runCrashScenario({
   seed: Number(values.seed),
   latencyMs: 40,
   batchProcessingMs: 2000,
-  maxDelayMs: { online: 600, batch: 1500, training: 2500 },
+  maxDelayMs: { online: 300, batch: 1200, training: 1500 },
   log: (line) => process.stderr.write(line + '\n'),
 });
 const ok = report.identical_results && report.resent_after_commit === 0 && report.failures.length === 0 && report.kills >= Number(values.kills);

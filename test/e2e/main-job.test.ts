@@ -28,7 +28,8 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
 }
 
 test('the main job runs end to end against the loopback server and prints the STS table', { skip: hasData ? false : `no data folder at ${data}`, timeout: 15 * 60_000 }, async () => {
-  const server = await startMockLlmServer({ apiKey: KEY });
+  // Like the real API, the server reports its rate limits, so the client does not stay at its cautious starting pace.
+  const server = await startMockLlmServer({ apiKey: KEY, reportedRequestsPerMinute: 4000, reportedTokensPerMinute: 2_000_000 });
   try {
     const cache = mkdtempSync(join(tmpdir(), 'synthcse-e2e-'));
     const env = { ...process.env, SYNTHCSE_DATA: data, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url, SYNTHCSE_CACHE: cache };

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { startMockLlmServer } from '../support/mock-llm-server.js';
 import type { MockChatRequest } from '../support/llm-responder.js';
 import { oneLineResponder } from './crash-scenario.js';
-import { FaultProject, hasStackTrace, pipelineYaml, premises, type CliResult } from './support.js';
+import { FaultProject, hasStackTrace, pipelineYaml, premises, requestsReceived, type CliResult } from './support.js';
 
 function loadPipeline(path: string, extra: string[] = []): string {
   return ['name: data', 'nodes:', '  src:', '    type: load', '    with:', `      path: ${path}`, ...extra.map((l) => `      ${l}`), ''].join('\n');
@@ -171,6 +171,8 @@ test('bad input: a 10 MB line is read without a crash and dropped (counted) by t
   assert.match(r.stderr, /1 → |words: 3 → 2/);
 });
 
+const PREMISES_BAD = 10;
+
 /** Replies that annotate must not turn into training data: each fails its item with a short, counted reason. */
 function badReplies(request: MockChatRequest): string {
   const last = request.messages[request.messages.length - 1]!.content;
@@ -193,7 +195,7 @@ test('bad LLM replies (empty, refusal, cut off by max_tokens, unparseable) are c
   const server = await startMockLlmServer({ responder: badReplies });
   try {
     const project = new FaultProject();
-    project.write('premises.txt', premises(10).join('\n') + '\n');
+    project.write('premises.txt', premises(PREMISES_BAD).join('\n') + '\n');
     project.write('p.yaml', pipelineYaml({ train: false }).replace('      shots: 2\n', '      shots: 2\n      max_tokens: 64\n'));
     const r = await project.run(['run', 'p.yaml'], server.url);
     assertClean(r);
@@ -204,11 +206,12 @@ test('bad LLM replies (empty, refusal, cut off by max_tokens, unparseable) are c
     for (const reason of [/empty/i, /refus/i, /max_tokens|cut off/i, /not one sentence|lines/i]) assert.match(line[2]!, reason);
     const rows = await project.run(['show', 'annotate', '--port', 'triplets', '--pipeline', 'p.yaml', '--json', '--head', '100']);
     assert.equal(rows.stdout.trim().split('\n').length, 2);
-    const before = server.stats.byRoute['messages'] ?? 0;
+    const before = requestsReceived(server.stats);
+    assert.ok(before >= PREMISES_BAD * 2, 'the first run sent its requests');
     const again = await project.run(['run', 'p.yaml'], server.url);
     assert.equal(again.code, 0);
     // Replies are cached answers: the rerun re-parses them without paying again.
-    assert.equal((server.stats.byRoute['messages'] ?? 0) - before, 0, 'a failed item does not re-send requests whose answers are cached');
+    assert.equal(requestsReceived(server.stats) - before, 0, 'a failed item does not re-send requests whose answers are cached');
   } finally {
     await server.close();
   }

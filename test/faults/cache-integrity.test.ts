@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { countMatching, Workspace, type CliResult } from '../engine/support.js';
-import { cloneCache, FaultProject, filesUnder, hasStackTrace, warmGloveCache } from './support.js';
+import { startMockLlmServer } from '../support/mock-llm-server.js';
+import { oneLineResponder, readCommitted, resentAfterCommit } from './crash-scenario.js';
+import { cloneCache, exportText, FaultProject, filesUnder, hasStackTrace, pipelineYaml, premises, warmGloveCache } from './support.js';
 
 /** emit's 3,000 rows of ~110 bytes are over the 256 KB threshold, so its output is an artifact file. */
 const PIPELINE = `
@@ -123,20 +125,17 @@ test('corrupted pages in cache.db: doctor finds them, --repair keeps the readabl
   assertRecovered(r);
 });
 
-test(
-  'a missing artifact file is not a cache hit: the next run recomputes the node',
-  { todo: 'engine/values.ts outputPresent() trusts the artifacts row of a rows output stored as a file; see docs/guarantees.md' },
-  () => {
-    const r = ready();
-    rmSync(rowsArtifactFile(r));
-    const run = r.ws.run(['run', 'p.yaml']);
-    clean(run, 'run');
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /ran\s+src/, 'src is recomputed, not reported as cached');
-    const exported = exportUp(r.ws, 'after.jsonl');
-    assert.equal(exported.code, 0, exported.stderr);
-  },
-);
+test('a missing artifact file is not a cache hit: the next run recomputes the node that produced it, same result', () => {
+  const r = ready();
+  rmSync(rowsArtifactFile(r));
+  const run = r.ws.run(['run', 'p.yaml']);
+  clean(run, 'run');
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /ran\s+(src|up) /, 'the node whose output file is gone is recomputed, not reported as cached');
+  const exported = exportUp(r.ws, 'after.jsonl');
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.equal(readFileSync(join(r.ws.dir, 'after.jsonl'), 'utf8'), r.expected);
+});
 
 test('a missing artifact file: doctor reports it, --repair drops it, the next run recomputes the same result', () => {
   const r = ready();
@@ -213,10 +212,7 @@ function modelArtifact(project: FaultProject, template: string): string {
   return own[0]!;
 }
 
-test(
-  'a model file whose bytes changed is never exported or used as it is',
-  { todo: 'cache/store.ts getFilePath() checks only the size of a file artifact; see docs/guarantees.md' },
-  async () => {
+test('a model file whose bytes changed is never exported or used as it is', async () => {
     const { project, template } = await encoderProject();
     const file = modelArtifact(project, template);
     const bytes = readFileSync(file);
@@ -229,8 +225,7 @@ test(
     } else {
       assert.match(exported.stderr, /digest|damaged/);
     }
-  },
-);
+});
 
 test('a model file whose bytes changed: doctor finds it, --repair, the next run rebuilds the same model', async () => {
   const { project, template } = await encoderProject();
@@ -249,4 +244,40 @@ test('a model file whose bytes changed: doctor finds it, --repair, the next run 
   assert.match(again.stderr, /ran\s+enc/);
   assert.equal((await project.run(['export', 'enc', '--out', 'after.onnx', '--pipeline', 'p.yaml'])).code, 0);
   assert.ok(readFileSync(join(project.dir, 'after.onnx')).equals(readFileSync(join(project.dir, 'expected.onnx'))));
+});
+
+test('doctor --repair on a damaged database keeps the paid LLM answers it can read: the rerun pays only for the lost ones', async () => {
+  const server = await startMockLlmServer({ responder: oneLineResponder });
+  try {
+    const project = new FaultProject();
+    project.write('premises.txt', premises(30).join('\n') + '\n');
+    project.write('p.yaml', pipelineYaml({ train: false }));
+    const first = await project.run(['run', 'p.yaml'], server.url);
+    assert.equal(first.code, 0, first.stderr);
+    const expected = await exportText(project, 'clean', 'triplets');
+    const paid = readCommitted(project.cache).requestKeys.size;
+    assert.equal(paid, 60);
+    const db = join(project.cache, 'cache.db');
+    const bytes = readFileSync(db);
+    for (let page = 3; page * 4096 < bytes.length; page += 5) bytes.fill(0x5a, page * 4096 + 100, page * 4096 + 900);
+    writeFileSync(db, bytes);
+    const check = await project.run(['doctor', '--cache', project.cache]);
+    clean(check, 'doctor');
+    assert.equal(check.code, 1, check.stdout);
+    const repaired = await project.run(['doctor', '--repair', '--cache', project.cache]);
+    clean(repaired, 'doctor --repair');
+    assert.equal(repaired.code, 0, repaired.stdout);
+    const kept = readCommitted(project.cache);
+    assert.ok(kept.requestKeys.size > 0, `some paid answers were kept (${repaired.stdout})`);
+    const snapshot = { received: new Map(server.stats.received), batch: new Map(server.stats.batchItemsReceived) };
+    const sentBefore = [...server.stats.received.values()].reduce((a, b) => a + b, 0);
+    const again = await project.run(['run', 'p.yaml'], server.url);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await exportText(project, 'clean', 'triplets'), expected);
+    assert.equal(resentAfterCommit(server, snapshot, kept), 0, 'no kept answer was paid again');
+    const sent = [...server.stats.received.values()].reduce((a, b) => a + b, 0) - sentBefore;
+    assert.ok(sent <= paid - kept.onlineRequestIds.size, `the rerun paid only for lost answers (${sent} sent, ${kept.requestKeys.size} of ${paid} kept)`);
+  } finally {
+    await server.close();
+  }
 });

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { defaultResponder, type MockChatRequest } from '../support/llm-responder.js';
-import { cloneCache, FaultProject, pipelineYaml, premises, seededRandom, warmGloveCache, type CliResult } from './support.js';
+import { batchCalls, cloneCache, FaultProject, pipelineYaml, premises, seededRandom, warmGloveCache, type CliResult } from './support.js';
 
 export type Phase = 'online' | 'batch' | 'training';
 export const PHASES: readonly Phase[] = ['online', 'batch', 'training'];
@@ -34,7 +34,7 @@ export interface CrashOptions {
   /** Mock server latency per online request, and how long a batch stays in progress. */
   latencyMs: number;
   batchProcessingMs: number;
-  /** A kill lands uniformly within this many ms after the phase's node starts. */
+  /** A kill lands uniformly within this many ms after the phase's first real work (see armedWhen). */
   maxDelayMs: Record<Phase, number>;
   log?: (line: string) => void;
 }
@@ -112,14 +112,13 @@ export function resentAfterCommit(server: MockLlmServer, before: { received: Map
   return resent;
 }
 
-/** When a phase has started its real work: the first online request, the first batch call, training at once. */
-function armedWhen(server: MockLlmServer, target: Phase | undefined): () => boolean {
+/** When a phase has started its real work: the first online request, the first batch call, the first training step. */
+function armedWhen(server: MockLlmServer, target: Phase | undefined): (seen: Seen) => boolean {
   const online = totalReceived(server).online;
-  const batchCalls = () => (server.stats.byRoute['batch-create'] ?? 0) + (server.stats.byRoute['batch-retrieve'] ?? 0);
-  const batch = batchCalls();
+  const batch = batchCalls(server.stats);
   if (target === 'online') return () => totalReceived(server).online > online;
-  if (target === 'batch') return () => batchCalls() > batch;
-  return () => true;
+  if (target === 'batch') return () => batchCalls(server.stats) > batch;
+  return (seen) => seen.trainingSteps > 0;
 }
 
 async function startServer(options: CrashOptions): Promise<MockLlmServer> {
@@ -150,8 +149,15 @@ interface Attempt {
   finished: Set<string>;
 }
 
-/** One run of the command; when `target` is given, SIGKILL within maxDelay ms after that phase's node starts. */
-async function attempt(project: FaultProject, url: string, target: Phase | undefined, delayMs: number, armed: () => boolean): Promise<Attempt> {
+/** What the run reported so far (from its --json events). */
+interface Seen {
+  trainingSteps: number;
+}
+
+/** One run of the command; when `target` is given, SIGKILL `delayMs` after that phase's real work began (`armed`). */
+
+async function attempt(project: FaultProject, url: string, target: Phase | undefined, delayMs: number, armed: (seen: Seen) => boolean): Promise<Attempt> {
+  const seen: Seen = { trainingSteps: 0 };
   const child = project.spawn(COMMAND, url);
   let stdout = '';
   let stderr = '';
@@ -171,18 +177,19 @@ async function attempt(project: FaultProject, url: string, target: Phase | undef
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      let event: { type?: string; node?: string; state?: string };
+      let event: { type?: string; node?: string; state?: string; done?: number };
       try {
         event = JSON.parse(line) as typeof event;
       } catch {
         continue;
       }
+      if (event.type === 'progress' && event.node === PHASE_NODE.training) seen.trainingSteps = Math.max(seen.trainingSteps, event.done ?? 0);
       if (event.type === 'node-start') {
         current = event.node;
         if (target !== undefined && event.node === PHASE_NODE[target] && watch === undefined) {
           // The delay counts from the phase's first real work (e.g. the first request the server receives).
           watch = setInterval(() => {
-            if (!armed()) return;
+            if (!armed(seen)) return;
             clearInterval(watch);
             timer = setTimeout(() => {
               if (child.exitCode === null && child.signalCode === null) {
@@ -243,6 +250,7 @@ export async function runCrashScenario(options: CrashOptions): Promise<CrashRepo
     await refServer.close();
   }
 
+  let idleRounds = 0;
   while (report.kills < options.kills) {
     report.rounds++;
     const killsBefore = report.kills;
@@ -272,6 +280,7 @@ export async function runCrashScenario(options: CrashOptions): Promise<CrashRepo
           log(`kill ${report.kills}: ${run.killedIn} (target ${target}, +${delay} ms); server received ${after.online} requests, ${after.batch} batch items so far`);
           continue;
         }
+        log(`run ${report.runs}: not killed (target ${target ?? 'none'}, +${delay} ms), exit ${run.result.code}, finished ${[...run.finished].join(' ')}`);
         if (run.result.code !== 0) {
           report.failures.push(`round ${report.rounds}: a run not killed exited ${run.result.code}: ${run.result.stderr.slice(-2000)}`);
           report.identical_results = false;
@@ -291,7 +300,10 @@ export async function runCrashScenario(options: CrashOptions): Promise<CrashRepo
       report.extra_online_requests += received.online - reference.online;
       report.extra_batch_items += received.batch - reference.batch;
       report.resent_after_server_success += server.stats.resentAfterSuccess + server.stats.batchItemsResentAfterSuccess;
-      if (report.kills === killsBefore) report.failures.push(`round ${report.rounds}: the pipeline finished before any kill landed`);
+      // A kill can land after its phase ended (the run then simply finishes); five such rounds in a row mean the
+      // delays do not fit the phases.
+      idleRounds = report.kills === killsBefore ? idleRounds + 1 : 0;
+      if (idleRounds >= 5) report.failures.push(`rounds ${report.rounds - 4}-${report.rounds}: the pipeline finished before any kill landed`);
       if (report.failures.length > 0) break;
     } finally {
       await server.close();

@@ -48,8 +48,14 @@ async function underFaults(faults: Partial<MockFaults>, reasons: RegExp, liftAft
   const server: MockLlmServer = await startMockLlmServer({ responder: oneLineResponder, seed: 3, ...faults });
   try {
     const p = project();
-    const lift = liftAfterMs === undefined ? undefined : setTimeout(() => server.setFaults({ alwaysStatus: undefined }), liftAfterMs);
+    // A storm is lifted `liftAfterMs` after the first request it turned away (process start-up time varies).
+    let lift: NodeJS.Timeout | undefined;
+    const watch = setInterval(() => {
+      if (liftAfterMs === undefined || lift !== undefined || [...server.stats.received.values()].length === 0) return;
+      lift = setTimeout(() => server.setFaults({ alwaysStatus: undefined }), liftAfterMs);
+    }, 10);
     const first = await p.run(['run', 'p.yaml'], server.url);
+    clearInterval(watch);
     clearTimeout(lift);
     assertClean(first);
     const faulted = Object.entries(server.stats.byStatus).filter(([status]) => status !== '200').reduce((n, [, k]) => n + k, 0);

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,18 +218,23 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * A cache holding only the converted GloVe vectors (the slow first step of any training), shared by every fault test
- * on this machine. Built once through the CLI (an `encoder` node); concurrent builders are serialised by the engine's
- * memo lock.
+ * on this machine and never written after it is built: it is built in a private directory through the CLI (an
+ * `encoder` node) and renamed into place, so concurrent test files never clone a cache that is being written.
  */
 export async function warmGloveCache(): Promise<string> {
-  const dir = join(tmpdir(), 'synthcse-faults-glove-v1');
-  const marker = join(dir, 'warm');
-  if (existsSync(marker)) return dir;
-  const project = new FaultProject({ cache: dir });
+  const dir = join(tmpdir(), 'synthcse-faults-glove-v2');
+  if (existsSync(join(dir, 'warm'))) return dir;
+  const project = new FaultProject();
   project.write('p.yaml', ['name: warm', 'nodes:', '  enc:', '    type: encoder', '    with:', '      variant: plain', '      max_vocab: 50', ''].join('\n'));
   const result = await project.run(['run', 'p.yaml']);
   if (result.code !== 0) throw new Error(`warming the GloVe cache failed:\n${result.stderr}`);
-  writeFileSync(marker, '');
+  writeFileSync(join(project.cache, 'warm'), '');
+  try {
+    renameSync(project.cache, dir);
+  } catch (error) {
+    // Another test file finished first: use its cache.
+    if (!existsSync(join(dir, 'warm'))) throw error;
+  }
   return dir;
 }
 
@@ -258,4 +263,18 @@ export function failedItems(stderr: string): Map<string, { count: number; reason
   const out = new Map<string, { count: number; reasons: string }>();
   for (const m of stderr.matchAll(/^⚠️ +(\S+): (\d+) item\(s\) failed \((.*)\)\. Run the same command again/gm)) out.set(m[1]!, { count: Number(m[2]), reasons: m[3]! });
   return out;
+}
+
+/** Messages/chat requests the loopback server received (every attempt of every body). */
+export function requestsReceived(stats: { received: Map<string, number> }): number {
+  let n = 0;
+  for (const count of stats.received.values()) n += count;
+  return n;
+}
+
+/** HTTP calls to the batch API (create, retrieve, results), whatever the server names its routes. */
+export function batchCalls(stats: { byRoute: Record<string, number> }): number {
+  return Object.entries(stats.byRoute)
+    .filter(([route]) => /batch/i.test(route))
+    .reduce((n, [, count]) => n + count, 0);
 }

@@ -119,7 +119,7 @@ describe('leases across processes', () => {
       const db = new Database(join(cache.dir, 'cache.db'));
       await waitFor(() => {
         try {
-          return (db.prepare('SELECT count(*) AS n FROM llm_leases').get() as { n: number }).n === 3 && (server.stats.byRoute.messages ?? 0) >= 1;
+          return (db.prepare('SELECT count(*) AS n FROM llm_leases').get() as { n: number }).n === 3 && (server.stats.byRoute['POST /v1/messages'] ?? 0) >= 1;
         } catch {
           return false;
         }

@@ -88,14 +88,14 @@ describe('retries, rate limits and failures', () => {
       const service = testService(server.url, cache.store, { config: { max_attempts: 3 } });
       const client = service.client('doomed');
       const request = paraphraseRequest('This one always fails.');
-      const before = server.stats.byRoute.messages ?? 0;
+      const before = server.stats.byRoute['POST /v1/messages'] ?? 0;
       await assert.rejects(client.complete(request, { sample: 0 }), (error: unknown) => {
         assert.ok(error instanceof LlmCallError);
         assert.equal(error.reason, 'server-error');
         assert.match(error.message, /Gave up after 3 attempts/);
         return true;
       });
-      assert.equal((server.stats.byRoute.messages ?? 0) - before, 3);
+      assert.equal((server.stats.byRoute['POST /v1/messages'] ?? 0) - before, 3);
       assert.equal(client.isCached(request, 0), false);
       server.setFaults({ alwaysStatus: undefined });
       const answer = await client.complete(request, { sample: 0 });
@@ -111,9 +111,9 @@ describe('retries, rate limits and failures', () => {
     try {
       server.setFaults({ alwaysStatus: 400 });
       const service = testService(server.url, cache.store);
-      const before = server.stats.byRoute.messages ?? 0;
+      const before = server.stats.byRoute['POST /v1/messages'] ?? 0;
       await assert.rejects(service.client('bad').complete(paraphraseRequest('x y z'), { sample: 0 }), { reason: 'invalid-request' });
-      assert.equal((server.stats.byRoute.messages ?? 0) - before, 1);
+      assert.equal((server.stats.byRoute['POST /v1/messages'] ?? 0) - before, 1);
       await service.close();
     } finally {
       cache.cleanup();
@@ -170,9 +170,9 @@ describe('retries, rate limits and failures', () => {
       const a = testService(server.url, cache.store);
       const b = testService(server.url, otherStore);
       const request = paraphraseRequest('Shared by two processes.');
-      const before = server.stats.byRoute.messages ?? 0;
+      const before = server.stats.byRoute['POST /v1/messages'] ?? 0;
       const [x, y] = await Promise.all([a.client('n1').complete(request, { sample: 0 }), b.client('n2').complete(request, { sample: 0 })]);
-      assert.equal((server.stats.byRoute.messages ?? 0) - before, 1);
+      assert.equal((server.stats.byRoute['POST /v1/messages'] ?? 0) - before, 1);
       assert.equal(x.text, y.text);
       assert.ok(x.cached !== y.cached);
       await a.close();

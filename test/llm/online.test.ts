@@ -37,7 +37,7 @@ describe('anthropic online calls through the SDK', () => {
       const third = await again.client('other-node').complete(request, { sample: 0 });
       assert.equal(third.cached, true);
       await again.close();
-      assert.equal(server.stats.byRoute.messages, 1);
+      assert.equal(server.stats.byRoute['POST /v1/messages'], 1);
       const spend = again.spendByNode();
       assert.equal(spend.length, 1);
       assert.equal(spend[0]!.nodeId, 'paraphrase');

@@ -37,7 +37,7 @@ describe('providers, validation, budget and secrets', () => {
       // Same request, other provider: another cache key.
       const anthropic = testService(server.url, cache.store).client('an');
       assert.notEqual(anthropic.requestKey(request, 0), client.requestKey(request, 0));
-      assert.equal(server.stats.byRoute.chat, 1);
+      assert.equal(server.stats.byRoute['POST /v1/chat/completions'], 1);
       await service.close();
     } finally {
       cache.cleanup();

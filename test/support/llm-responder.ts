@@ -130,14 +130,25 @@ function similarityScore(a: string, b: string): string {
   return score.toFixed(1);
 }
 
-/** The sentence the request asks about: a labelled or quoted part of the last user turn, else all of it. */
+/** The sentence the request asks about: a labelled or quoted part of the last user turn, else its last line. */
 function inputSentence(lastUser: string): string {
-  const labelled = /(?:input|sentence|premise|text)\s*:\s*(.+)\s*$/is.exec(lastUser);
-  if (labelled !== null) return labelled[1]!.trim().replace(/^"(.*)"$/s, '$1');
-  const quoted = /"([^"]{3,})"/.exec(lastUser);
+  const labelled = /(?:^|\n)\s*(?:input|sentence|premise|text)(?: sentence)?\s*:\s*([^\n]+?)\s*$/i.exec(lastUser);
+  if (labelled !== null) return unquote(labelled[1]!);
+  // MultiCSR: ... with 'sentence':
+  const singleQuoted = /'([^\n]{3,})':\s*$/.exec(lastUser);
+  if (singleQuoted !== null) return singleQuoted[1]!;
+  const quoted = /"([^"\n]{3,})"[^"]*$/.exec(lastUser);
   if (quoted !== null) return quoted[1]!;
-  return lastUser.trim();
+  const lines = lastUser.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? '';
 }
+
+function unquote(text: string): string {
+  return text.replace(/^"(.*)"$/s, '$1').replace(/^'(.*)'$/s, '$1');
+}
+
+const NEGATIVE_TASK = /contradict|opposite|opposing|contrasting|hard negative|different meaning|negat|swapping, changing|alternate meaning/i;
+const POSITIVE_TASK = /paraphras|rewrite|rephrase|same meaning|entail|alternative expression|also true|preserving its (?:original )?meaning/i;
 
 const SAMPLE_PREFIXES = ['', 'Actually, ', 'Indeed, ', 'Basically, ', 'Honestly, ', 'Clearly, '];
 
@@ -182,8 +193,10 @@ export const defaultResponder: MockResponder = (request) => {
     return lines.join('\n');
   }
 
+  // The instruction is in the system prompt or the final user turn; few-shot turns must not change the task.
+  const task = `${request.system ?? ''}\n${lastUser}`;
   const input = inputSentence(lastUser);
-  if (/contradict|opposite|hard negative|different meaning|negat|swapping, changing/i.test(instruction)) return varied(contradictionOf(input), request.variant);
-  if (/paraphras|rewrite|rephrase|same meaning|entail|alternative expression/i.test(instruction)) return varied(paraphraseOf(input), request.variant);
-  return `Echo: ${lastUser}`;
+  if (NEGATIVE_TASK.test(task)) return varied(contradictionOf(input), request.variant);
+  if (POSITIVE_TASK.test(task)) return varied(paraphraseOf(input), request.variant);
+  return `Echo: ${lastUser.replace(/\s+/g, ' ').trim()}`;
 };

@@ -34,8 +34,13 @@ export interface MockFaults {
   /** Fractions of batch items that end errored / expired (decided per custom_id and submission). */
   batchItemErrorRate: number;
   batchItemExpireRate: number;
-  /** Rate-limit headers reported on answers (per minute); undefined: derived from requestsPerSecond. */
+  /**
+   * Rate-limit headers reported on answers (per minute); undefined: requestsPerSecond × 60, and no rate-limit headers
+   * at all when neither is set (so a client stays at its configured or initial pace; other suites rely on that).
+   */
   reportedRequestsPerMinute: number | undefined;
+  /** Input tokens per minute reported in the headers (output tokens: a fifth of it). */
+  reportedTokensPerMinute: number;
   /** Whether answers carry rate-limit headers at all. */
   reportRateHeaders: boolean;
 }
@@ -48,7 +53,8 @@ export interface MockServerOptions extends Partial<MockFaults> {
 }
 
 export interface MockStats {
-  /** HTTP requests per route. */
+  /** HTTP requests per route: 'POST /v1/messages', 'POST /v1/chat/completions', 'POST /v1/messages/batches',
+   * 'GET /v1/messages/batches/:id', 'GET /v1/messages/batches/:id/results' (others: method and path). */
   byRoute: Record<string, number>;
   /** Statuses answered on messages/chat. */
   byStatus: Record<number, number>;
@@ -99,6 +105,7 @@ const DEFAULT_FAULTS: MockFaults = {
   batchItemErrorRate: 0,
   batchItemExpireRate: 0,
   reportedRequestsPerMinute: undefined,
+  reportedTokensPerMinute: 2_000_000,
   reportRateHeaders: true,
 };
 
@@ -146,15 +153,22 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
 
   function rateHeaders(): Record<string, string> {
     const rpm = faults.reportedRequestsPerMinute ?? (faults.requestsPerSecond === undefined ? undefined : faults.requestsPerSecond * 60);
-    if (rpm === undefined || !faults.reportRateHeaders) return {};
-    const remaining = String(Math.max(0, Math.floor(bucket * 60)));
+    if (!faults.reportRateHeaders || rpm === undefined) return {};
+    const remaining = String(faults.requestsPerSecond === undefined ? rpm : Math.max(0, Math.floor(bucket * 60)));
     const reset = new Date(Date.now() + 1000).toISOString();
+    const itpm = String(faults.reportedTokensPerMinute);
+    const otpm = String(Math.round(faults.reportedTokensPerMinute / 5));
     return {
       'anthropic-ratelimit-requests-limit': String(rpm),
       'anthropic-ratelimit-requests-remaining': remaining,
       'anthropic-ratelimit-requests-reset': reset,
+      'anthropic-ratelimit-input-tokens-limit': itpm,
+      'anthropic-ratelimit-input-tokens-remaining': itpm,
+      'anthropic-ratelimit-output-tokens-limit': otpm,
+      'anthropic-ratelimit-output-tokens-remaining': otpm,
       'x-ratelimit-limit-requests': String(rpm),
       'x-ratelimit-remaining-requests': remaining,
+      'x-ratelimit-limit-tokens': itpm,
     };
   }
 
@@ -167,7 +181,8 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const route = routeOf(req.method ?? 'GET', path);
-    stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+    const label = ROUTE_LABELS[route as keyof typeof ROUTE_LABELS] ?? route;
+    stats.byRoute[label] = (stats.byRoute[label] ?? 0) + 1;
     const body = await readBody(req);
     const keyHeader = req.headers['x-api-key'] ?? (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     if (keyHeader !== '') stats.keyedRequests++;
@@ -489,6 +504,14 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
     },
   };
 }
+
+const ROUTE_LABELS = {
+  messages: 'POST /v1/messages',
+  chat: 'POST /v1/chat/completions',
+  'batch-create': 'POST /v1/messages/batches',
+  'batch-retrieve': 'GET /v1/messages/batches/:id',
+  'batch-results': 'GET /v1/messages/batches/:id/results',
+} as const;
 
 function routeOf(method: string, path: string): string {
   if (method === 'POST' && path === '/v1/messages') return 'messages';
