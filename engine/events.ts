@@ -78,7 +78,7 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
       drawn++;
     }
   };
-  return (event) => {
+  return collapsingCached((event) => {
     switch (event.type) {
       case 'progress': {
         const id = `${event.node}\u0000${event.label}`;
@@ -104,6 +104,27 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
           draw(true);
         });
     }
+  }, (text) => {
+    clear();
+    stream.write(text + '\n');
+  });
+}
+
+/** Above this many nodes, cache hits are counted in one line at the end instead of one line each. */
+const LIST_CACHED_UP_TO = 30;
+
+/** Wraps a reporter so that a large, mostly cached pipeline prints "998 nodes cached" rather than 998 lines. */
+function collapsingCached(inner: Reporter, write: (text: string) => void): Reporter {
+  let collapse = false;
+  let cached = 0;
+  return (event) => {
+    if (event.type === 'run-start') collapse = event.nodes > LIST_CACHED_UP_TO;
+    if (collapse && event.type === 'node-end' && event.state === 'cached') {
+      cached++;
+      return;
+    }
+    if (event.type === 'run-end' && cached > 0) write(`${STATE_MARK.cached} ${cached} nodes`);
+    inner(event);
   };
 }
 
@@ -111,7 +132,7 @@ export function ttyReporter(stream: NodeJS.WriteStream = process.stderr): Report
 export function plainReporter(stream: NodeJS.WritableStream = process.stderr, intervalMs = 10_000): Reporter {
   const lastPrinted = new Map<string, number>();
   const started = new Map<string, ProgressLine>();
-  return (event) => {
+  return collapsingCached((event) => {
     if (event.type === 'progress') {
       const id = `${event.node}\u0000${event.label}`;
       let line = started.get(id);
@@ -134,7 +155,7 @@ export function plainReporter(stream: NodeJS.WritableStream = process.stderr, in
       return;
     }
     plainText(event, (text) => stream.write(text + '\n'));
-  };
+  }, (text) => stream.write(text + '\n'));
 }
 
 function plainText(event: EngineEvent, write: (text: string) => void): void {

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AnyNodeType, PortKind, PortKindSpec } from './node-type.js';
 
 /** The node types and port kinds a run can use: the built-in ones plus those of the pipeline's plugins. */
@@ -76,6 +76,7 @@ export class NodeRegistry {
 
 /** The top-level field names of an object schema (used to split `with:` into params and options, and for hints). */
 export function objectKeys(schema: z.ZodType | undefined): string[] {
-  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
-  return [];
+  // Duck-typed rather than `instanceof z.ZodObject`, so that loading the registry does not load zod.
+  const shape = (schema as { shape?: unknown } | undefined)?.shape;
+  return shape !== null && typeof shape === 'object' ? Object.keys(shape) : [];
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Workspace } from './support.js';
+import { repoRoot, Workspace } from './support.js';
 
 const PIPELINE = `
 name: words
@@ -122,4 +122,11 @@ test('schema writes a JSON Schema generated from the node types', () => {
   assert.ok(existsSync(out));
   const schema = JSON.parse(readFileSync(out, 'utf8')) as { properties: { nodes: { additionalProperties: { properties: { type: { enum: string[] } } } } } };
   assert.ok(schema.properties.nodes.additionalProperties.properties.type.enum.includes('annotate'));
+});
+
+test('docs/pipeline.schema.json is the schema the node types generate (regenerate with synthcse schema --out)', () => {
+  const ws = new Workspace();
+  const r = ws.run(['schema']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, readFileSync(join(repoRoot, 'docs', 'pipeline.schema.json'), 'utf8'));
 });
