@@ -11,13 +11,14 @@ import { oneLineResponder } from './crash-scenario.js';
 import { exportText, failedItems, FaultProject, hasStackTrace, pipelineYaml, premises, type CliResult } from './support.js';
 
 const PREMISES = 10;
-const LLM = { timeout_ms: 400, max_attempts: 4, backoff_base_ms: 10, backoff_max_ms: 100 };
+/** A long timeout except where timeouts are the fault under test: a loaded CI machine must not add timeouts. */
+const LLM = { timeout_ms: 30000, max_attempts: 4, backoff_base_ms: 10, backoff_max_ms: 100 };
 let expected: string;
 
-function project(): FaultProject {
+function project(llm: Record<string, number> = {}): FaultProject {
   const p = new FaultProject();
   p.write('premises.txt', premises(PREMISES).join('\n') + '\n');
-  p.write('p.yaml', pipelineYaml({ train: false, llm: LLM }));
+  p.write('p.yaml', pipelineYaml({ train: false, llm: { ...LLM, ...llm } }));
   return p;
 }
 
@@ -44,10 +45,10 @@ before(async () => {
  * Runs under the given faults (optionally lifted after `liftAfterMs`), then checks: a clean end, every failure
  * listed with its reason, and a healthy rerun that completes the same dataset without re-paying answered requests.
  */
-async function underFaults(faults: Partial<MockFaults>, reasons: RegExp, liftAfterMs?: number): Promise<{ first: CliResult; failed: number }> {
+async function underFaults(faults: Partial<MockFaults>, reasons: RegExp, liftAfterMs?: number, llm: Record<string, number> = {}): Promise<{ first: CliResult; failed: number }> {
   const server: MockLlmServer = await startMockLlmServer({ responder: oneLineResponder, seed: 3, ...faults });
   try {
-    const p = project();
+    const p = project(llm);
     // A storm is lifted `liftAfterMs` after the first request it turned away (process start-up time varies).
     let lift: NodeJS.Timeout | undefined;
     const watch = setInterval(() => {
@@ -81,7 +82,8 @@ async function underFaults(faults: Partial<MockFaults>, reasons: RegExp, liftAft
 }
 
 test('timeouts and connection resets: retried, the run finishes, failures (if any) listed', async () => {
-  await underFaults({ hangRate: 0.25, resetRate: 0.25 }, /timeout|network/);
+  // Hung requests are given up after 1.5 s.
+  await underFaults({ hangRate: 0.25, resetRate: 0.25 }, /timeout|network/, undefined, { timeout_ms: 1500 });
 });
 
 test('a 429 storm: the pool waits (retry-after) and the run finishes once it passes', async () => {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,6 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sentences that the default mock responder can paraphrase and contradict (it swaps known words). */
 export function premises(count: number): string[] {
@@ -137,12 +135,26 @@ export function pipelineYaml(o: PipelineOptions = {}): string {
   return lines.join('\n') + '\n';
 }
 
+/** Project folders this process created; removed when it exits (set SYNTHCSE_KEEP_TEMP=1 to keep them). */
+const created: string[] = [];
+process.on('exit', () => {
+  if (process.env.SYNTHCSE_KEEP_TEMP) return;
+  for (const dir of created) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A folder still mounted or in use stays behind in the temp directory.
+    }
+  }
+});
+
 export class FaultProject {
   readonly dir: string;
   readonly cache: string;
-  /** Shared GloVe conversion: the memo file is per cache, so tests reuse one warm cache directory template. */
+  /** A temp project folder; the cache defaults to .synthcse/ inside it (passed to the CLI as SYNTHCSE_CACHE). */
   constructor(options: { cache?: string } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'synthcse-faults-'));
+    created.push(this.dir);
     this.cache = options.cache ?? join(this.dir, '.synthcse');
   }
 
