@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defineNode, NodeUserError, type FileValue, type PortValue } from '../engine/node-type.js';
 import { dataFolder, keyedDataFiles } from './sts/data-folder.js';
 import { evaluateModel, type MetricRow } from './sts/evaluate.js';
+import { RemoteFiles, withRemoteFiles } from './sts/remote.js';
 import { markdownTable } from './sts/table.js';
 import { DEV_TASK, TABLE_TASKS } from './sts/tasks.js';
 
@@ -15,6 +16,11 @@ const TASK_NAMES = [...TABLE_TASKS, DEV_TASK] as const;
 export const EvalParams = z.strictObject({
   /** Data folder laid out like ../shared/data; default $SYNTHCSE_DATA, else ../shared/data beside the repository. */
   data: z.string().optional(),
+  /**
+   * Files to download when the data folder lacks them, by their place in the folder:
+   * { "stsb/dev.tsv": { url: https://…, sha256: … } }. Downloaded once into the cache.
+   */
+  remote: RemoteFiles.optional(),
   /** Only these tasks (default: every task present). */
   tasks: z.array(z.enum(TASK_NAMES)).min(1).optional(),
   /** Names in the table (default: the models' own labels). */
@@ -49,7 +55,7 @@ export const evaluate = defineNode({
     return keyedDataFiles(p.data, true, resolvePath);
   },
   async run(inputs, p, ctx) {
-    const folder = dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data));
+    const folder = await withRemoteFiles(dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data)), p.remote, ctx);
     const models: { file: FileValue; label: string }[] = [];
     const main = modelFile(inputs.model, 'model')!;
     models.push({ file: main, label: labelOf(main, p.name, 'model') });

@@ -48,7 +48,10 @@ export function fakeContext<O>(options: O, init: { baseDir?: string; cacheDir?: 
     async memoFile(key: Json, build: (outPath: string) => Promise<void>) {
       const path = join(cacheDir, 'memo', digestJson(key));
       const { existsSync } = await import('node:fs');
-      if (!existsSync(path)) await build(path);
+      if (!existsSync(path)) {
+        mkdirSync(join(cacheDir, 'memo'), { recursive: true });
+        await build(path);
+      }
       return path;
     },
     llm() {
