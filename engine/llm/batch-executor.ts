@@ -8,7 +8,7 @@ import type { LlmStore, StoredResponse } from './llm-store.js';
 import { backoffMs, reasonOf } from './online-executor.js';
 import type { PriceTable } from './prices.js';
 import { ProviderFailure, type BatchItemOutcome, type BatchProvider } from './provider.js';
-import { customIdOf, prefixDigestOf } from './request-key.js';
+import { customIdOf } from './request-key.js';
 import { LlmCallError, type LlmRequest, type ProviderName } from './types.js';
 import type { Logger } from '../node-type.js';
 
@@ -205,38 +205,23 @@ export class BatchExecutor {
     if (outcome.type === 'succeeded') {
       const { reply } = outcome;
       const { costUsd, cacheSavingsUsd } = this.options.prices.cost(request.model, reply.usage, 'batch');
-      const responseDigest = this.options.store.putResponse({
+      const stored = this.options.store.saveReply({
         key,
         provider: row.provider,
-        requestModel: request.model,
-        sample: row.sample,
-        prefixDigest: prefixDigestOf(request),
+        request,
         requestJson: row.request_json,
-        raw: reply.raw,
-        text: reply.text,
-        stopReason: reply.stopReason,
-        reportedModel: reply.model,
-        usage: reply.usage,
-        ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
+        sample: row.sample,
+        reply,
         latencyMs: 0,
         mode: 'batch',
+        nodeId: row.node_id,
         costUsd,
         savingsUsd: cacheSavingsUsd,
-        nodeId: row.node_id,
       });
       this.options.onSettled?.(key, costUsd);
       const waiter = this.waiters.get(key);
       this.waiters.delete(key);
-      waiter?.resolve({
-        text: reply.text,
-        stopReason: reply.stopReason,
-        model: reply.model,
-        usage: reply.usage,
-        ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
-        latencyMs: 0,
-        mode: 'batch',
-        responseDigest,
-      });
+      waiter?.resolve(stored);
       return;
     }
     const attempts = this.options.store.detachBatchItem(key);

@@ -157,35 +157,19 @@ export class ServiceClient implements LlmClient {
       );
       const { costUsd, cacheSavingsUsd } = this.core.prices.cost(request.model, reply.usage, 'online');
       paid = costUsd;
-      const responseDigest = this.core.store.putResponse({
+      return this.core.store.saveReply({
         key,
         provider: this.provider,
-        requestModel: request.model,
-        sample: options.sample,
-        prefixDigest: prefixDigestOf(request),
+        request,
         requestJson: canonicalJson(request),
-        raw: reply.raw,
-        text: reply.text,
-        stopReason: reply.stopReason,
-        reportedModel: reply.model,
-        usage: reply.usage,
-        ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
+        sample: options.sample,
+        reply,
         latencyMs,
         mode: 'online',
+        nodeId: this.nodeId,
         costUsd,
         savingsUsd: cacheSavingsUsd,
-        nodeId: this.nodeId,
       });
-      return {
-        text: reply.text,
-        stopReason: reply.stopReason,
-        model: reply.model,
-        usage: reply.usage,
-        ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
-        latencyMs,
-        mode: 'online',
-        responseDigest,
-      };
     } finally {
       if (reserved) this.core.budget.settle(estimate.costUsd, paid);
     }

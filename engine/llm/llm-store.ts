@@ -6,7 +6,9 @@ import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import type { Store } from '../../cache/store.js';
 import { canonicalJson, sha256, type Digest, type ItemKey, type Json } from '../json.js';
-import type { CallMode, LlmSpend, LlmUsage, ProviderName } from './types.js';
+import type { ProviderReply } from './provider.js';
+import { prefixDigestOf } from './request-key.js';
+import type { CallMode, LlmRequest, LlmResponse, LlmSpend, LlmUsage, ProviderName } from './types.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS llm_responses (
@@ -63,15 +65,23 @@ CREATE TABLE IF NOT EXISTS llm_batch_items (
 CREATE INDEX IF NOT EXISTS llm_batch_items_batch ON llm_batch_items (batch_id);
 `;
 
-export interface StoredResponse {
-  text: string;
-  stopReason: string;
-  model: string;
-  usage: LlmUsage;
-  requestId?: string;
+/** A cached answer as the client returns it (whether it was just paid for is the client's to say). */
+export type StoredResponse = Omit<LlmResponse, 'cached'>;
+
+/** A provider's answer to store under its request key, with what it cost. */
+export interface PaidReply {
+  key: ItemKey;
+  provider: ProviderName;
+  request: LlmRequest;
+  /** The canonical JSON of `request`, as it was keyed. */
+  requestJson: string;
+  sample: number;
+  reply: ProviderReply;
   latencyMs: number;
   mode: CallMode;
-  responseDigest: Digest;
+  nodeId: string;
+  costUsd: number;
+  savingsUsd: number;
 }
 
 export interface ResponseRecord {
@@ -180,6 +190,32 @@ export class LlmStore {
   }
 
   /** Stores an answer, and in the same transaction drops its lease and batch intent. Returns the response digest. */
+  /** Stores a paid answer (committed at once: a kill loses at most the calls in flight) and returns it. */
+  saveReply(paid: PaidReply): StoredResponse {
+    const { reply } = paid;
+    const requestId = reply.requestId === undefined ? {} : { requestId: reply.requestId };
+    const responseDigest = this.putResponse({
+      key: paid.key,
+      provider: paid.provider,
+      requestModel: paid.request.model,
+      sample: paid.sample,
+      prefixDigest: prefixDigestOf(paid.request),
+      requestJson: paid.requestJson,
+      raw: reply.raw,
+      text: reply.text,
+      stopReason: reply.stopReason,
+      reportedModel: reply.model,
+      usage: reply.usage,
+      ...requestId,
+      latencyMs: paid.latencyMs,
+      mode: paid.mode,
+      costUsd: paid.costUsd,
+      savingsUsd: paid.savingsUsd,
+      nodeId: paid.nodeId,
+    });
+    return { text: reply.text, stopReason: reply.stopReason, model: reply.model, usage: reply.usage, ...requestId, latencyMs: paid.latencyMs, mode: paid.mode, responseDigest };
+  }
+
   putResponse(record: ResponseRecord): Digest {
     const rawJson = canonicalJson(record.raw);
     const digest = sha256(rawJson);
