@@ -5,7 +5,7 @@
  * equal to a fault-free run's, and no request that was answered successfully is sent again.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { startMockLlmServer, type MockFaults, type MockLlmServer } from '../support/mock-llm-server.js';
 import { oneLineResponder } from './crash-scenario.js';
 import { exportText, failedItems, FaultProject, hasStackTrace, pipelineYaml, premises, type CliResult } from './support.js';
