@@ -326,13 +326,6 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
         return options.llm.client(node.id, overrides);
       },
       checkpoints: checkpointStore(store, key),
-      loadArtifact: (digest) => {
-        try {
-          return loadValue(store, { form: 'rows', digest, count: 0 });
-        } catch {
-          return undefined;
-        }
-      },
     };
     return { ctx, cleanup: () => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })) };
   };

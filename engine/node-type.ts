@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Digest, ItemKey, Json, JsonObject, Row } from './json.js';
-import type { CallMode, LlmClient, LlmServiceKey } from './llm/types.js';
+import type { CallMode, LlmClient } from './llm/types.js';
 
 /** The name of a port kind, e.g. "sentences", "triplets", "model". Kinds are declared by node packages (see PortKindSpec). */
 export type PortKind = string;
@@ -157,8 +157,6 @@ export interface NodeContext<Options> {
   llm(overrides?: { mode?: CallMode; model?: string }): LlmClient;
   checkpoints: CheckpointStore;
   stats: NodeStats;
-  /** Read a rows or file value of another (already computed) artifact by digest, e.g. a model named in params. */
-  loadArtifact(digest: Digest): PortValue | undefined;
 }
 
 export interface NodeTypeDefinition<
@@ -213,4 +211,3 @@ export function defineNode<
   return definition as unknown as AnyNodeType;
 }
 
-export type { LlmServiceKey };

@@ -124,9 +124,6 @@ export class RunStore {
       .run(run.key, run.type, JSON.stringify(run.record), JSON.stringify(run.outputs), run.complete ? 1 : 0, run.failures, JSON.stringify(run.stats), run.ms, run.finished);
   }
 
-  deleteRun(key: NodeKey): void {
-    this.sql('DELETE FROM node_runs WHERE key = ?').run(key);
-  }
 
   startRun(runId: string, pipeline: string, variant: string, argv: string[]): void {
     this.sql('INSERT OR REPLACE INTO runs (run_id, pipeline, variant, argv, started, status) VALUES (?, ?, ?, ?, ?, ?)').run(runId, pipeline, variant, JSON.stringify(argv), Date.now(), 'running');
@@ -166,13 +163,6 @@ export class RunStore {
     }
   }
 
-  lastKey(pipeline: string, variant: string, nodeId: string): { key: NodeKey; record: NodeKeyRecord; fileNames: string[] } | undefined {
-    const row = this.sql('SELECT key, record, file_names FROM last_keys WHERE pipeline = ? AND variant = ? AND node_id = ?').get(pipeline, variant, nodeId) as
-      | { key: NodeKey; record: string; file_names: string }
-      | undefined;
-    if (!row) return undefined;
-    return { key: row.key, record: JSON.parse(row.record) as NodeKeyRecord, fileNames: JSON.parse(row.file_names) as string[] };
-  }
 
   setLastKey(pipeline: string, variant: string, nodeId: string, key: NodeKey, record: NodeKeyRecord, fileNames: string[]): void {
     this.deferred.push(() => this.sql('INSERT OR REPLACE INTO last_keys (pipeline, variant, node_id, key, record, file_names) VALUES (?, ?, ?, ?, ?, ?)')

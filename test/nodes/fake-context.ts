@@ -115,7 +115,6 @@ export function fakeContext<O>(opts: { options: O; baseDir?: string; llm?: LlmCl
     },
     checkpoints: { load: () => undefined, save: () => {} },
     stats,
-    loadArtifact: () => undefined,
     itemKeys,
     failures,
     logs,

@@ -2,8 +2,8 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { digestJson, type Digest, type Json } from '../../engine/json.js';
-import type { NodeContext, NodeStats, PortValue, ProgressHandle } from '../../engine/node-type.js';
+import { digestJson, type Json } from '../../engine/json.js';
+import type { NodeContext, NodeStats, ProgressHandle } from '../../engine/node-type.js';
 
 export interface FakeContext<O> extends NodeContext<O> {
   messages: { level: 'info' | 'warn'; message: string }[];
@@ -62,9 +62,6 @@ export function fakeContext<O>(options: O, init: { baseDir?: string; cacheDir?: 
       save: (name, data) => void saved.set(name, Buffer.from(data)),
     },
     stats,
-    loadArtifact(_digest: Digest): PortValue | undefined {
-      return undefined;
-    },
     messages,
     savedCheckpoints: saved,
   };
