@@ -78,6 +78,8 @@ export interface NodeOutcome {
 export interface ExecuteResult {
   outcomes: Map<string, NodeOutcome>;
   status: 'ok' | 'failed' | 'interrupted';
+  /** The run stopped early because its LLM budget was spent. */
+  budgetSpent: boolean;
 }
 
 const LOCK_POLL_MS = 200;
@@ -242,7 +244,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       const produced = (await implementation.run(inputs as InputValues<Record<string, InputPortSpec>>, node.params, ctx)) as Record<string, Row[] | FileOutput | undefined>;
       if (totals.skipped > 0) {
         const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats, explain: keyed.explain };
-        finish(outcome);
+        finish(outcome, totals.budgetSpent ? 'the LLM budget of this run is spent; raise --budget and run the same command to continue (paid answers are kept).' : undefined);
         return outcome;
       }
       const outputs: Record<string, OutputRecord> = {};
@@ -389,7 +391,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   if (bookkeepingError !== undefined) throw writeFailure(bookkeepingError);
   const states = [...outcomes.values()].map((o) => o.state);
   const status = states.includes('failed') ? 'failed' : states.includes('interrupted') || options.drain.aborted ? 'interrupted' : 'ok';
-  return { outcomes, status };
+  const budgetSpent = [...outcomes.values()].some((o) => o.items.budgetSpent);
+  return { outcomes, status, budgetSpent };
 }
 
 type Row = { [key: string]: Json };

@@ -21,10 +21,12 @@ export interface ItemTotals {
   failed: number;
   skipped: number;
   failureReasons: Record<string, number>;
+  /** Items were left unstarted because the run's LLM budget was spent (not because of Ctrl-C). */
+  budgetSpent: boolean;
 }
 
 export function emptyTotals(): ItemTotals {
-  return { cached: 0, ran: 0, failed: 0, skipped: 0, failureReasons: {} };
+  return { cached: 0, ran: 0, failed: 0, skipped: 0, failureReasons: {}, budgetSpent: false };
 }
 
 interface PendingWrite {
@@ -133,6 +135,7 @@ export async function mapItems<I, R extends Json>(
       } catch (error) {
         if (error instanceof LlmCallError && (error.reason === 'budget-exceeded' || error.reason === 'aborted')) {
           // Not the item's fault: leave it unattempted and stop starting new ones.
+          if (error.reason === 'budget-exceeded') deps.totals.budgetSpent = true;
           skipped++;
           stopScheduling = true;
           continue;

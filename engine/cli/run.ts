@@ -58,6 +58,10 @@ export async function main(argv: string[]): Promise<number> {
     if (failed.length > 0) process.stderr.write(formatDiagnostics(failed.map((o) => o.diagnostic!)) + '\n');
     if (!values.json) printTables(outcomes);
     printFailedItems(outcomes);
+    if (result.budgetSpent) {
+      process.stderr.write(`Stopped at the budget of $${budgetUsd}: no request was started that could exceed it. Finished work is saved; run the same command with a higher --budget to continue.\n`);
+      return 3;
+    }
     if (result.status === 'interrupted') {
       process.stderr.write('Interrupted. Finished work is saved; run the same command to resume.\n');
       return 130;

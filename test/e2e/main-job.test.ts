@@ -65,3 +65,27 @@ test('without an LLM configured, the main job stops before any work and says wha
   assert.match(r.stderr, /--set llm\.provider=openai-compatible --set llm\.base_url=/);
   assert.doesNotMatch(r.stderr, /ran\s+premises/, 'nothing ran');
 });
+
+test('--budget stops before a request could exceed it; a rerun with more budget finishes without paying twice', { skip: hasData ? false : `no data folder at ${data}`, timeout: 10 * 60_000 }, async () => {
+  const server = await startMockLlmServer({ apiKey: KEY, reportedRequestsPerMinute: 4000, reportedTokensPerMinute: 2_000_000 });
+  try {
+    const cache = mkdtempSync(join(tmpdir(), 'synthcse-e2e-'));
+    const env = { ...process.env, SYNTHCSE_DATA: data, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url, SYNTHCSE_CACHE: cache };
+    const args = ['run', 'pipelines/syncse-partial.yaml', '--set', 'params.premises=40', '--set', 'nodes.train.with.epochs=1'];
+    const capped = await runCli([...args, '--budget', '0.01'], env);
+    assert.equal(capped.code, 3, capped.stderr);
+    assert.match(capped.stderr, /stopped\s+annotate .*\d+ ran, \d+ not started/);
+    assert.match(capped.stderr, /Stopped at the budget of \$0\.01/);
+    assert.match(capped.stderr, /skipped\s+train/);
+    const paidFirst = server.stats.received.size;
+    assert.ok(paidFirst > 0 && paidFirst < 80, `some but not all requests were sent (${paidFirst})`);
+
+    const full = await runCli(args, env);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stderr, /ran\s+annotate .*cached/);
+    assert.equal(server.stats.resentAfterSuccess, 0, 'no answered request was sent again');
+    assert.equal(server.stats.received.size, 80, 'every request sent exactly once over both runs');
+  } finally {
+    await server.close();
+  }
+});
