@@ -69,12 +69,9 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
   const cached = loadPlan(
     store,
     planRequest,
-    async (type) => (await registry(cachedPlugins())).type(type)!,
+    async (type, plugins) => (await registry(plugins)).type(type)!,
     async () => (await import('./pipeline/resolve.js')).resolvePipeline(file, planRequest).locations,
   );
-  function cachedPlugins(): readonly string[] {
-    return cached?.graph.pipeline.plugins ?? [];
-  }
   if (cached) {
     graph = cached.graph;
     rawLlm = cached.llmConfig;

@@ -11,7 +11,7 @@ import { DiagnosticError, type Diagnostic } from './diagnostics.js';
 import type { EngineEvent, Reporter } from './events.js';
 import { emptyTotals, ItemStore, mapItems, type ItemTotals } from './items.js';
 import { digestJson, type Digest, type Json, type NodeKey } from './json.js';
-import { explainChange, FileDigests, nodeKey, type NodeKeyRecord } from './keys.js';
+import { explainChange, FileDigests, hashFile, nodeKey, type NodeKeyRecord } from './keys.js';
 import type { CallMode, LlmClient, LlmServiceKey, LlmSpend } from './llm/types.js';
 import {
   NodeUserError,
@@ -450,7 +450,7 @@ function progressHandle(node: string, label: string, total: number, emit: (e: En
 function checkpointStore(store: Store, key: NodeKey): CheckpointStore {
   return {
     load(name) {
-      const row = store.db.prepare('SELECT digest FROM checkpoints WHERE node_key = ? AND name = ?').get(key, name) as { digest: Digest } | undefined;
+      const row = store.sql('SELECT digest FROM checkpoints WHERE node_key = ? AND name = ?').get(key, name) as { digest: Digest } | undefined;
       if (!row) return undefined;
       try {
         return store.getBytes(row.digest);
@@ -460,7 +460,7 @@ function checkpointStore(store: Store, key: NodeKey): CheckpointStore {
     },
     save(name, data) {
       const digest = store.putBytes(data);
-      store.db.prepare('INSERT OR REPLACE INTO checkpoints (node_key, name, digest, at) VALUES (?, ?, ?, ?)').run(key, name, digest, Date.now());
+      store.sql('INSERT OR REPLACE INTO checkpoints (node_key, name, digest, at) VALUES (?, ?, ?, ?)').run(key, name, digest, Date.now());
     },
   };
 }
@@ -468,7 +468,7 @@ function checkpointStore(store: Store, key: NodeKey): CheckpointStore {
 async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (outPath: string) => Promise<void>, tmpRoot: string): Promise<string> {
   const key = digestJson(memoKey);
   const lookup = () => {
-    const row = store.db.prepare('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;
+    const row = store.sql('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;
     if (!row) return undefined;
     try {
       return store.verifiedFilePath(row.digest);
@@ -492,10 +492,9 @@ async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (out
     try {
       const out = join(dir, 'artifact');
       await build(out);
-      const { hashFile } = await import('./keys.js');
       const digest = await hashFile(out);
       store.putFile(out, digest);
-      store.db.prepare('INSERT OR REPLACE INTO memo_files (key, digest) VALUES (?, ?)').run(key, digest);
+      store.sql('INSERT OR REPLACE INTO memo_files (key, digest) VALUES (?, ?)').run(key, digest);
       return store.verifiedFilePath(digest);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -37,23 +37,14 @@ interface PendingWrite {
 }
 
 export class ItemStore {
-  private readonly insert;
-  private readonly lookupChunk;
-
-  constructor(private readonly store: Store) {
-    this.insert = store.db.prepare('INSERT OR REPLACE INTO items (key, ok, value, reason, at) VALUES (?, ?, ?, ?, ?)');
-    this.lookupChunk = store.db.prepare(`SELECT key, value FROM items WHERE ok = 1 AND key IN (${new Array(LOOKUP_CHUNK).fill('?').join(',')})`);
-  }
+  constructor(private readonly store: Store) {}
 
   /** Successful results for the given keys. Failed items are not hits: a rerun retries them. */
   lookup(keys: readonly ItemKey[]): Map<ItemKey, string> {
     const found = new Map<ItemKey, string>();
     for (let start = 0; start < keys.length; start += LOOKUP_CHUNK) {
       const chunk = keys.slice(start, start + LOOKUP_CHUNK);
-      const stmt =
-        chunk.length === LOOKUP_CHUNK
-          ? this.lookupChunk
-          : this.store.db.prepare(`SELECT key, value FROM items WHERE ok = 1 AND key IN (${chunk.map(() => '?').join(',')})`);
+      const stmt = this.store.sql(`SELECT key, value FROM items WHERE ok = 1 AND key IN (${chunk.map(() => '?').join(',')})`);
       for (const row of stmt.all(...chunk) as { key: ItemKey; value: string }[]) found.set(row.key, row.value);
     }
     return found;
@@ -63,7 +54,8 @@ export class ItemStore {
     if (batch.length === 0) return;
     const now = Date.now();
     this.store.transaction(() => {
-      for (const w of batch) this.insert.run(w.key, w.ok, w.value, w.reason, now);
+      const insert = this.store.sql('INSERT OR REPLACE INTO items (key, ok, value, reason, at) VALUES (?, ?, ?, ?, ?)');
+      for (const w of batch) insert.run(w.key, w.ok, w.value, w.reason, now);
     });
   }
 }

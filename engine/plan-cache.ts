@@ -106,7 +106,7 @@ export function savePlan(store: Store, request: PlanRequest, graph: PipelineGrap
 export function loadPlan(
   store: Store,
   request: PlanRequest,
-  implementation: (type: string) => Promise<AnyNodeType>,
+  implementation: (type: string, plugins: readonly string[]) => Promise<AnyNodeType>,
   relocate: () => Promise<Locator>,
 ): { graph: PipelineGraph; llmConfig?: JsonObject } | undefined {
   ensureTable(store);
@@ -141,7 +141,7 @@ export function loadPlan(
     nodes,
     levels: plan.levels,
     order: plan.levels.flat(),
-    implementation,
+    implementation: (type) => implementation(type, plan.pipeline.plugins),
   };
   return { graph, llmConfig: plan.llmConfig };
 }

@@ -74,9 +74,26 @@ export class NodeRegistry {
   }
 }
 
-/** The top-level field names of an object schema (used to split `with:` into params and options, and for hints). */
-export function objectKeys(schema: z.ZodType | undefined): string[] {
-  // Duck-typed rather than `instanceof z.ZodObject`, so that loading the registry does not load zod.
-  const shape = (schema as { shape?: unknown } | undefined)?.shape;
-  return shape !== null && typeof shape === 'object' ? Object.keys(shape) : [];
+interface SchemaParts {
+  shape?: Record<string, { values?: Set<unknown> }>;
+  options?: SchemaParts[];
+  def?: { discriminator?: string };
+}
+
+/**
+ * The top-level field names of an object schema, used to split `with:` into params and options and for "did you
+ * mean" hints. For a discriminated union (e.g. annotate's `recipe`), the fields of the variant the input selects,
+ * or of all variants when it selects none. Duck-typed, so that loading the registry does not load zod.
+ */
+export function objectKeys(schema: z.ZodType | undefined, input?: Record<string, unknown>): string[] {
+  const parts = schema as SchemaParts | undefined;
+  if (parts?.shape !== undefined && parts.shape !== null && typeof parts.shape === 'object') return Object.keys(parts.shape);
+  if (!Array.isArray(parts?.options)) return [];
+  const discriminator = parts.def?.discriminator;
+  const chosen =
+    discriminator !== undefined && input?.[discriminator] !== undefined
+      ? parts.options.filter((option) => option.shape?.[discriminator]?.values?.has(input[discriminator]))
+      : [];
+  const options = chosen.length > 0 ? chosen : parts.options;
+  return [...new Set(options.flatMap((option) => objectKeys(option as z.ZodType, input)))];
 }

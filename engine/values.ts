@@ -4,7 +4,7 @@
  * metadata.
  */
 import type { Store } from '../cache/store.js';
-import { canonicalJson, digestJson, type Digest, type Json, type Row } from './json.js';
+import { canonicalJson, digestJson, type Json, type Row } from './json.js';
 import { hashFile } from './keys.js';
 import type { FileOutput, PortValue } from './node-type.js';
 import type { OutputRecord } from './run-store.js';
@@ -50,4 +50,3 @@ export function outputPresent(store: Store, output: OutputRecord): boolean {
   return store.artifactPresent(output.form === 'rows' ? output.digest : output.file);
 }
 
-export type { Digest };

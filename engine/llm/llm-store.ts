@@ -123,7 +123,6 @@ const liveOwners = new Set<string>();
 export class LlmStore {
   readonly owner: string;
   private readonly host = hostname();
-  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     readonly store: Store,
@@ -135,11 +134,8 @@ export class LlmStore {
     liveOwners.add(this.owner);
   }
 
-  /** Prepared once per SQL text: these run for every call. */
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) this.statements.set(text, (statement = this.store.db.prepare(text)));
-    return statement;
+    return this.store.sql(text);
   }
 
   close(): void {

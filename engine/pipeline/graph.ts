@@ -79,8 +79,9 @@ export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): 
     const paramInput: JsonObject = {};
     const optionInput: JsonObject = {};
     for (const [key, value] of Object.entries(spec.with)) (optionKeys.has(key) ? optionInput : paramInput)[key] = value;
-    const params = parseWith(id, type, type.params, paramInput, [...objectKeys(type.params), ...optionKeys], pipeline, diagnostics);
-    const options = type.options ? parseWith(id, type, type.options, optionInput, [...objectKeys(type.params), ...optionKeys], pipeline, diagnostics) : {};
+    const knownKeys = [...objectKeys(type.params, paramInput), ...optionKeys];
+    const params = parseWith(id, type, type.params, paramInput, knownKeys, pipeline, diagnostics);
+    const options = type.options ? parseWith(id, type, type.options, optionInput, knownKeys, pipeline, diagnostics) : {};
     if (params === undefined || options === undefined) continue;
     let files: string[] = [];
     try {

@@ -32,6 +32,11 @@ const CASES: Case[] = [
     expect: [/p\.yaml:9:7 Node "src" \(emit\) has no parameter "cuont"\. Did you mean "count"\?/],
   },
   {
+    name: 'unknown parameter of a node type whose parameters depend on a recipe',
+    yaml: HEAD + `nodes:\n  src:\n    type: load\n    with:\n      path: x.txt\n  annotate:\n    type: annotate\n    inputs:\n      sentences: src.sentences\n    with:\n      recipe: syncse\n      temprature: 0.7\n`,
+    expect: [/p\.yaml:16:7 Node "annotate" \(annotate\) has no parameter "temprature"\. Did you mean "temperature"\?/, /Parameters of annotate: recipe, .*top_p_positive/],
+  },
+  {
     name: 'mistyped parameter',
     yaml: HEAD + `nodes:\n  src:\n    type: emit\n    with:\n      count: many\n`,
     expect: [/p\.yaml:9:14 Node "src" \(emit\): parameter "count": Invalid input: expected number, received string/],

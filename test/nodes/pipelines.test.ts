@@ -1,22 +1,18 @@
 /**
  * The shipped pipelines, through the real engine (resolve → graph → execute) against the loopback LLM server:
  * every pipeline validates (including the scratch variant) and runs end to end on a tiny subset (one training
- * epoch), producing datasets of the expected shapes and an STS-B dev metric. Where `train`/`eval` are not
- * registered (an older tree), stand-ins with the documented ports let the graph validate and the runs stop at
- * the last data node.
+ * epoch), producing datasets of the expected shapes and an STS-B dev metric.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { runPipeline, preparePipeline } from '../../engine/api.js';
 import { builtinRegistry } from '../../engine/cli/registry.js';
-import { defineNode, type PortValue } from '../../engine/node-type.js';
+import type { PortValue } from '../../engine/node-type.js';
 import { filter } from '../../nodes/filter.js';
 import { fakeContext, rowsValue, runNode } from './fake-context.js';
-import type { NodeRegistry } from '../../engine/registry.js';
 import type { Row } from '../../engine/json.js';
 import { loadValue } from '../../engine/values.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
@@ -26,41 +22,7 @@ import { pipelinesDir, sharedData } from './paths.js';
 const hasData = existsSync(join(sharedData, 'unlabeled/snli_premises.txt'));
 const KEY = 'sk-ant-test-0123456789abcdef';
 
-async function registry(): Promise<NodeRegistry> {
-  const r = await builtinRegistry();
-  const loose = z.looseObject({});
-  if (r.type('train') === undefined) {
-    r.addType(
-      defineNode({
-        type: 'train',
-        version: 0,
-        description: 'stand-in until the train node type is registered',
-        params: loose,
-        inputs: { data: { kind: ['triplets', 'pairs'] } },
-        outputs: { model: { kind: 'model' } },
-        async run() {
-          throw new Error('stand-in train node: not runnable');
-        },
-      }),
-    );
-  }
-  if (r.type('eval') === undefined) {
-    r.addType(
-      defineNode({
-        type: 'eval',
-        version: 0,
-        description: 'stand-in until the eval node type is registered',
-        params: loose,
-        inputs: { model: { kind: 'model' }, baseline: { kind: 'model', optional: true } },
-        outputs: { metrics: { kind: 'metrics' } },
-        async run() {
-          throw new Error('stand-in eval node: not runnable');
-        },
-      }),
-    );
-  }
-  return r;
-}
+const registry = builtinRegistry;
 
 /**
  * MultiCSR's prompts quote the sentence with single quotes, which the default mock responder does not read; and
@@ -85,21 +47,18 @@ interface Ran {
   close(): void;
 }
 
-const realTrain = (await builtinRegistry()).type('train') !== undefined;
 /** One cache for the training runs: the word-vector artifact is built once, as it would be for a user. */
 const sharedCache = mkdtempSync(join(tmpdir(), 'synthcse-pipe-'));
 const EPOCHS = 'nodes.train.with.epochs=1';
 
-async function run(server: MockLlmServer, file: string, dataOnly: string[], set: string[], variant?: string, cacheDir?: string): Promise<Ran> {
-  const only = realTrain ? undefined : dataOnly;
+async function run(server: MockLlmServer, file: string, set: string[], variant?: string, cacheDir?: string): Promise<Ran> {
   const outcome = await runPipeline({
     file: join(pipelinesDir, file),
     registry: await registry(),
     variant,
-    set: [`llm.base_url=${server.url}`, 'llm.requests_per_minute=60000', 'llm.tokens_per_minute=100000000', ...(realTrain ? [EPOCHS] : []), ...set],
+    set: [`llm.base_url=${server.url}`, 'llm.requests_per_minute=60000', 'llm.tokens_per_minute=100000000', EPOCHS, ...set],
     env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
     cacheDir: cacheDir ?? sharedCache,
-    only,
   });
   const store = outcome.prepared.store;
   const states: Record<string, string> = {};
@@ -126,9 +85,8 @@ async function run(server: MockLlmServer, file: string, dataOnly: string[], set:
 
 const isText = (v: unknown) => typeof v === 'string' && v.trim() !== '';
 
-/** With the real train/eval registered: the model was trained and evaluated on STS-B dev. */
+/** The model was trained and evaluated on STS-B dev. */
 function checkTrained(r: Ran): void {
-  if (!realTrain) return;
   assert.equal(r.states['train'], 'ran');
   const metrics = r.rows('eval', 'metrics');
   const dev = metrics.find((m) => m['task'] === 'stsb-dev');
@@ -158,7 +116,7 @@ test('every shipped pipeline (and the scratch variant) validates', { skip: !hasD
 test('syncse-partial: premises → SynCSE triplets → filtered triplets', { skip: !hasData }, async () => {
   const server = await startMockLlmServer();
   try {
-    const r = await run(server, 'syncse-partial.yaml', ['clean'], ['params.premises=12']);
+    const r = await run(server, 'syncse-partial.yaml', ['params.premises=12']);
     assert.equal(r.status, 'ok', JSON.stringify(r.states));
     assert.equal(r.rows('premises', 'sentences').length, 12);
     const triplets = r.rows('annotate', 'triplets');
@@ -167,16 +125,14 @@ test('syncse-partial: premises → SynCSE triplets → filtered triplets', { ski
     assert.ok(clean.length > 0);
     for (const t of clean) assert.ok(isText(t['anchor']) && isText(t['positive']) && isText(t['negative']));
     checkTrained(r);
-    if (realTrain) {
-      // The embedding rule with the encoder this run trained (nodes/encoders loadEncoder on the exported ONNX).
-      const model = r.value('train', 'model');
-      assert.equal(model.form, 'file');
-      const ctx = fakeContext({ options: {} });
-      const out = await runNode(filter, { triplets: rowsValue(clean), model }, { rules: [{ rule: 'embedding' }] }, ctx);
-      const kept = out['triplets'] as Row[];
-      assert.ok(kept.length <= clean.length);
-      assert.equal(ctx.stats.removed?.['1.embedding'], clean.length - kept.length);
-    }
+    // The embedding rule with the encoder this run trained (nodes/encoders loadEncoder on the exported ONNX).
+    const model = r.value('train', 'model');
+    assert.equal(model.form, 'file');
+    const ctx = fakeContext({ options: {} });
+    const out = await runNode(filter, { triplets: rowsValue(clean), model }, { rules: [{ rule: 'embedding' }] }, ctx);
+    const kept = out['triplets'] as Row[];
+    assert.ok(kept.length <= clean.length);
+    assert.equal(ctx.stats.removed?.['1.embedding'], clean.length - kept.length);
     r.close();
   } finally {
     await server.close();
@@ -188,7 +144,7 @@ test('variant scratch: generated sentences → SynCSE triplets; the same cache r
   const cacheDir = sharedCache;
   try {
     const set = ['nodes.generate.with.calls_per_genre=1', 'nodes.generate.with.sentences_per_call=2'];
-    const r = await run(server, 'syncse-partial.yaml', ['clean'], set, 'scratch', cacheDir);
+    const r = await run(server, 'syncse-partial.yaml', set, 'scratch', cacheDir);
     assert.equal(r.status, 'ok', JSON.stringify(r.states));
     const sentences = r.rows('generate', 'sentences');
     assert.ok(sentences.length >= 15, `generated ${sentences.length}`);
@@ -196,10 +152,10 @@ test('variant scratch: generated sentences → SynCSE triplets; the same cache r
     assert.ok(r.rows('clean', 'triplets').length > 0);
     checkTrained(r);
     r.close();
-    const again = await run(server, 'syncse-partial.yaml', ['clean'], set, 'scratch', cacheDir);
+    const again = await run(server, 'syncse-partial.yaml', set, 'scratch', cacheDir);
     // Fully successful nodes are cached; a node with failed items (the mock cannot answer every instruction) is
     // 'partial' and only retries those items, from the LLM request cache.
-    for (const id of ['generate', 'sentences', ...(realTrain ? [] : [])]) assert.equal(again.states[id], 'cached', `${id}: ${again.states[id]}`);
+    for (const id of ['generate', 'sentences']) assert.equal(again.states[id], 'cached', `${id}: ${again.states[id]}`);
     for (const id of ['annotate', 'clean']) assert.ok(['cached', 'partial'].includes(again.states[id]!), `${id}: ${again.states[id]}`);
     again.close();
   } finally {
@@ -210,7 +166,7 @@ test('variant scratch: generated sentences → SynCSE triplets; the same cache r
 test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: !hasData }, async () => {
   const server = await startMockLlmServer();
   try {
-    const r = await run(server, 'dino-x2.yaml', ['pairs'], ['params.x1=5']);
+    const r = await run(server, 'dino-x2.yaml', ['params.x1=5']);
     assert.equal(r.status, 'ok', JSON.stringify(r.states));
     const raw = r.rows('x2', 'pairs');
     assert.equal(raw.length, 5 * 3 * 2);
@@ -228,7 +184,7 @@ test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: !hasData
 test('multicsr: premises → entailment/contradiction → scores → self-curation', { skip: !hasData }, async () => {
   const server = await startMockLlmServer({ responder });
   try {
-    const r = await run(server, 'multicsr.yaml', ['curate'], ['params.premises=30']);
+    const r = await run(server, 'multicsr.yaml', ['params.premises=30']);
     assert.equal(r.status, 'ok', JSON.stringify(r.states));
     const scored = r.rows('score', 'scored');
     assert.ok(scored.length > 0);
