@@ -48,15 +48,18 @@ async function reachableKeys(store: Store, root: string): Promise<Set<string>> {
   for (const file of findPipelineFiles(root)) {
     const rows = byPipeline.get(file);
     if (!rows) continue;
-    for (const row of rows) {
+    for (const variant of new Set(rows.map((r) => r.variant))) {
+      const ofVariant = rows.filter((r) => r.variant === variant);
+      let nodeIds: Set<string> | undefined;
       try {
-        const pipeline = resolvePipeline(file, { variant: row.variant || undefined, env: { ...process.env, SYNTHCSE_DATA: process.env.SYNTHCSE_DATA ?? '.' } });
-        const graph = buildGraph(pipeline, registry);
-        if (graph.nodes.has(row.node_id)) keys.add(row.key);
+        const pipeline = resolvePipeline(file, { variant: variant || undefined });
+        await registry.loadPlugins(pipeline.plugins);
+        nodeIds = new Set(buildGraph(pipeline, registry).nodes.keys());
       } catch (error) {
         if (!(error instanceof DiagnosticError)) throw error;
-        keys.add(row.key); // a pipeline that does not validate now is not proof its results are unwanted
+        // A pipeline that does not validate now is not proof that its results are unwanted: keep them all.
       }
+      for (const row of ofVariant) if (nodeIds === undefined || nodeIds.has(row.node_id)) keys.add(row.key);
     }
   }
   return keys;
