@@ -51,7 +51,8 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
 
   const outputOf = (id: string, port: string): OutputRecord | undefined => recorded.get(id)?.record?.outputs[port];
   const edges: ReportEdge[] = [];
-  for (const node of graph.nodes.values()) {
+  // Level order, not the order nodes were recorded in (which follows finish times), so the list is stable.
+  for (const node of graph.levels.flat().map((id) => graph.nodes.get(id)!)) {
     for (const input of node.inputs) {
       const output = outputOf(input.from, input.fromPort);
       edges.push({

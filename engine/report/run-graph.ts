@@ -67,7 +67,8 @@ function inferGraph(recorded: ReadonlyMap<string, { type: string; record?: NodeR
     for (const [port, output] of Object.entries(record?.outputs ?? {})) producers.set(output.digest, { id, port });
   }
   const nodes = new Map<string, RunGraphNode>();
-  for (const [id, { type, record }] of recorded) {
+  const byId = [...recorded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [id, { type, record }] of byId) {
     const inputs = Object.entries(record?.record.inputs ?? {}).flatMap(([port, digest]) => {
       const from = producers.get(digest);
       return from && from.id !== id ? [{ port, from: from.id, fromPort: from.port }] : [];
