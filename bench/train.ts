@@ -25,6 +25,7 @@ import { loadStsFile, type StsPair } from '../nodes/sts/loaders.js';
 import type { TrainingSet } from '../nodes/train/data.js';
 import { Rng } from '../nodes/train/rng.js';
 import { buildGloveEncoder, DEFAULT_TRAIN_OPTIONS, prepareTraining, tokenizeDev, type GloveEncoderSpec } from '../nodes/train/train-glove.js';
+import { selectionSet } from '../nodes/train/selection.js';
 import { devSpearman, type TrainOptions, type TrainSummary } from '../nodes/train/trainer.js';
 
 const log = (message: string): void => void process.stderr.write(`[bench:train] ${message}\n`);
@@ -59,7 +60,7 @@ interface TrainedRun {
 }
 
 async function trainOn(wv: WordVectors, set: TrainingSet, dev: readonly StsPair[], spec: GloveEncoderSpec, options: TrainOptions, name: string): Promise<TrainedRun> {
-  const { trainer, model } = await prepareTraining(wv, set, dev, spec, options);
+  const { trainer, model } = await prepareTraining(wv, set, [selectionSet('stsb-dev', dev)], spec, options);
   log(`${name}: ${trainer.examples} triplets, ${trainer.totalSteps} steps`);
   const summary = await trainer.run({ onEval: (step, epoch, s) => log(`${name}: step ${step} epoch ${epoch.toFixed(2)} dev ${s.toFixed(2)}`) });
   log(`${name}: best ${summary.bestDev.toFixed(2)} at step ${summary.bestStep}`);

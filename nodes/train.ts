@@ -1,6 +1,7 @@
 /**
- * train: fits a glove-avg sentence encoder on triplets, pairs or sentences with one of four objectives, picks the
- * best step on STS-B dev (SimCSE protocol), and exports the model to ONNX (the node's `model` output).
+ * train: fits a glove-avg sentence encoder on triplets, pairs or sentences with one of four objectives, keeps the
+ * step its `select` method scores best (STS-B dev, STS-B + SICK-R dev, a held-out 10% of the training rows, or the
+ * last step), and exports the model to ONNX (the node's `model` output).
  * Checkpoints go to ctx.checkpoints; a run stopped mid-training resumes and ends with the same model.
  */
 import { join } from 'node:path';
@@ -10,10 +11,11 @@ import { defineNode, NodeUserError, type PortValue } from '../engine/node-type.j
 import { loadEncoder, type SentenceEncoder } from './encoders/index.js';
 import { gloveVectorsFor } from './encoders/glove-node.js';
 import { exportGloveAvgOnnx } from './onnx/export-glove.js';
-import { dataFolder, keyedDataFiles, stsbDevFile } from './sts/data-folder.js';
+import { dataFolder, selectionFiles, sickrDevFile, stsbDevFile } from './sts/data-folder.js';
 import { loadStsFile } from './sts/loaders.js';
 import { trainingSetFromRows } from './train/data.js';
 import { OBJECTIVES } from './train/objectives.js';
+import { holdoutSplit, SELECT_METHODS, selectionSet, type SelectionSet, type SelectMethod } from './train/selection.js';
 import { prepareTraining, type GloveEncoderSpec } from './train/train-glove.js';
 import type { TrainOptions } from './train/trainer.js';
 import { writeFileDurably } from '../cache/store.js';
@@ -42,9 +44,15 @@ export const TrainParams = z.strictObject({
   word_dropout: z.number().min(0).max(0.9).default(0.1),
   /** multicsr-masked: in-batch negatives whose frozen-encoder cosine with the anchor exceeds φ are masked. */
   mask_threshold: z.number().min(-1).max(1).default(0.95),
-  /** Evaluate on STS-B dev every N steps (and at each epoch end); 0: epoch ends only. */
+  /**
+   * Which step is kept: stsb-dev (STS-B dev Spearman, SimCSE's default), stsb-sickr-dev (mean of STS-B dev and
+   * SICK-R dev, SimCSE's avg_sts), holdout (a seeded, label-stratified 10% of the training rows, held out and scored
+   * with the objective's own labels: no human STS label), or last.
+   */
+  select: z.enum(SELECT_METHODS).default('stsb-dev'),
+  /** Score the selection every N steps (and at each epoch end); 0: epoch ends only. */
   eval_every: z.number().int().min(0).default(25),
-  /** Data folder holding stsb/dev.tsv; default $SYNTHCSE_DATA, else ../shared/data beside the repository. */
+  /** Data folder holding stsb/dev.tsv (and sick/trial.tsv); default $SYNTHCSE_DATA, else ../shared/data beside the repository. */
   data: z.string().optional(),
 });
 export type TrainParams = z.output<typeof TrainParams>;
@@ -80,27 +88,43 @@ function rowsOf(value: PortValue, port: string): JsonObject[] {
 
 export const train = defineNode({
   type: 'train',
-  version: 1,
+  // 2: the select parameter; multicsr-masked as MultiCSR's released loss (weights ×0, BCE over softmax outputs).
+  version: 2,
   description: 'Train a glove-avg sentence encoder (simcse-sup, simcse-unsup, cosine-regression, multicsr-masked) and export it to ONNX.',
   params: TrainParams,
   options: TrainNodeOptions,
   inputs: {
     data: { kind: ['triplets', 'pairs', 'sentences'], description: 'training rows: triplets (simcse-sup, multicsr-masked), pairs (cosine-regression), sentences (simcse-unsup)' },
-    frozen: { kind: 'model', optional: true, description: 'multicsr-masked: the frozen encoder (default: the untrained encoder)' },
+    frozen: { kind: 'model', optional: true, description: 'multicsr-masked: the frozen encoder that decides the masking (MultiCSR: an unsupervised SimCSE model; default: the untrained encoder)' },
   },
   outputs: {
     model: { kind: 'model', description: 'the best-on-dev encoder as ONNX, vocabulary and tokenizer inside' },
   },
   files(p, _options, resolvePath) {
-    return keyedDataFiles(p.data, false, resolvePath);
+    return selectionFiles(p.data, p.select, resolvePath);
   },
   async run(inputs, p, ctx) {
-    const rows = rowsOf(inputs.data, 'data');
+    let rows = rowsOf(inputs.data, 'data');
+    let selection: SelectionSet[] = [];
+    let select: SelectMethod = p.select;
+    if (select === 'holdout') {
+      const split = holdoutSplit(rows, p.objective, p.seed);
+      rows = split.train;
+      selection = [split.heldOut];
+      ctx.log.info(`select: holdout: ${rows.length} rows train, ${split.heldOut.gold.length} held-out pairs pick the step.`);
+    } else if (select !== 'last') {
+      const folder = dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data));
+      const wanted: [string, string, string | undefined][] = [['stsb-dev', 'stsb/dev.tsv', stsbDevFile(folder)]];
+      if (select === 'stsb-sickr-dev') wanted.push(['sickr-dev', 'sick/trial.tsv', sickrDevFile(folder)]);
+      const missing = wanted.filter(([, , file]) => file === undefined).map(([, name]) => name);
+      if (missing.length > 0) {
+        ctx.log.warn(`No ${missing.join(' or ')} under ${folder}: select: ${select} cannot run, the last step is kept.`);
+        select = 'last';
+      } else {
+        selection = wanted.map(([name, , file]) => selectionSet(name, loadStsFile(file!)));
+      }
+    }
     const set = trainingSetFromRows(rows, p.objective);
-    const folder = dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data));
-    const devFile = stsbDevFile(folder);
-    if (!devFile) ctx.log.warn(`No stsb/dev.tsv under ${folder}: training without dev selection (the last step is kept).`);
-    const dev = devFile ? loadStsFile(devFile) : undefined;
     const wv = await gloveVectorsFor(ctx);
     const spec: GloveEncoderSpec = { weighting: p.weighting, commonComponent: p.common_component, projection: p.projection, maxVocab: p.max_vocab };
     let frozen: SentenceEncoder | undefined;
@@ -109,7 +133,7 @@ export const train = defineNode({
       frozen = await loadEncoder(inputs.frozen.path);
     }
     const options = trainOptions(p, ctx.options.checkpoint_every);
-    const prepared = await prepareTraining(wv, set, dev, spec, options, frozen).finally(() => frozen?.close());
+    const prepared = await prepareTraining(wv, set, selection, spec, options, frozen).finally(() => frozen?.close());
     const { trainer, model, backend } = prepared;
     ctx.stats.values = { ...ctx.stats.values, backend, examples: trainer.examples, steps_per_epoch: trainer.stepsPerEpoch };
 
@@ -130,16 +154,17 @@ export const train = defineNode({
         },
         onCheckpoint: (bytes) => ctx.checkpoints.save(CHECKPOINT, bytes),
         onEval: (step, epoch, score) => {
-          if (Number.isInteger(epoch)) ctx.log.info(`epoch ${epoch} (step ${step}): STS-B dev ${score.toFixed(2)}`);
+          if (Number.isInteger(epoch)) ctx.log.info(`epoch ${epoch} (step ${step}): ${select} ${score.toFixed(2)}`);
         },
       });
     } finally {
       progress.done();
     }
-    ctx.stats.curves = { ...ctx.stats.curves, loss: summary.curves.loss, 'stsb-dev': summary.curves.dev };
+    ctx.stats.curves = { ...ctx.stats.curves, loss: summary.curves.loss, ...(select === 'last' ? {} : { [select]: summary.curves.dev }) };
     ctx.stats.values = {
       ...ctx.stats.values,
-      best_dev: Number.isNaN(summary.bestDev) ? null : Math.round(summary.bestDev * 100) / 100,
+      select,
+      best_selection: Number.isNaN(summary.bestDev) ? null : Math.round(summary.bestDev * 100) / 100,
       best_step: summary.bestStep,
       steps: summary.steps,
       examples_per_s: Math.round(summary.examplesPerSecond),
@@ -154,7 +179,8 @@ export const train = defineNode({
       projection: p.projection,
       dim: model.outDim,
       vocab: model.words.length,
-      best_dev: Number.isNaN(summary.bestDev) ? null : summary.bestDev,
+      select,
+      best_selection: Number.isNaN(summary.bestDev) ? null : summary.bestDev,
       best_step: summary.bestStep,
       backend,
     };

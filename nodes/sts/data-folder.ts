@@ -22,6 +22,12 @@ export function stsbDevFile(folder: string): string | undefined {
   return undefined;
 }
 
+/** The SICK-R dev (trial) file in a data folder, or undefined when absent. */
+export function sickrDevFile(folder: string): string | undefined {
+  for (const name of ['trial.tsv', 'SICK_trial.txt']) if (existsSync(join(folder, 'sick', name))) return join(folder, 'sick', name);
+  return undefined;
+}
+
 /** Every evaluation file under the folder's task directories (their content joins the eval node's key). */
 export function evaluationFiles(folder: string): string[] {
   const out: string[] = [];
@@ -46,4 +52,13 @@ export function keyedDataFiles(param: string | undefined, all: boolean, resolveP
   if (all) return evaluationFiles(folder);
   const dev = stsbDevFile(folder);
   return dev ? [dev] : [];
+}
+
+/** The dev files a selection method reads (their content joins the train node's key); none for holdout and last. */
+export function selectionFiles(param: string | undefined, method: string, resolvePath: (path: string) => string): string[] {
+  if (method !== 'stsb-dev' && method !== 'stsb-sickr-dev') return [];
+  const folder = dataFolder(param === undefined ? undefined : resolvePath(param));
+  const files = [stsbDevFile(folder)];
+  if (method === 'stsb-sickr-dev') files.push(sickrDevFile(folder));
+  return files.filter((f): f is string => f !== undefined);
 }

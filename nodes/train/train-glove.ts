@@ -5,6 +5,7 @@ import type { SentenceEncoder } from '../encoders/types.js';
 import { allSentences, type TrainingSet } from './data.js';
 import { Rng } from './rng.js';
 import { loadTf } from './tf-backend.js';
+import type { SelectionSet } from './selection.js';
 import { Trainer, type DevSet, type TokenizedSet, type TrainOptions } from './trainer.js';
 
 export interface GloveEncoderSpec {
@@ -83,13 +84,13 @@ export interface PreparedTraining {
 }
 
 /**
- * Everything up to the first step: the initial model, tokenised data, frozen-encoder vectors for multicsr-masked
+ * Everything up to the first step (`selection`: the sets that pick the kept step, none: the last): the initial model, tokenised data, frozen-encoder vectors for multicsr-masked
  * (the given encoder, or the untrained model itself when none is given), and the Trainer.
  */
 export async function prepareTraining(
   wv: WordVectors,
   set: TrainingSet,
-  dev: readonly StsPair[] | undefined,
+  selection: readonly SelectionSet[] | undefined,
   spec: GloveEncoderSpec,
   options: TrainOptions,
   frozenEncoder?: SentenceEncoder,
@@ -109,6 +110,6 @@ export async function prepareTraining(
     tokenized.frozen = [];
     for (const side of set.texts) tokenized.frozen.push(await encodeSide(side));
   }
-  const trainer = new Trainer(tfx, model, base, tokenized, dev ? tokenizeDev(model, dev) : undefined, options);
+  const trainer = new Trainer(tfx, model, base, tokenized, selection, options);
   return { trainer, model, backend: tfx.backend };
 }

@@ -10,12 +10,13 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { digestJson, type JsonObject } from '../../engine/json.js';
 import { cosineSimilarity } from '../encoders/cosine.js';
-import { encodeIds, type GloveAvgModel } from '../encoders/glove-avg.js';
+import { encodeIds, tokenIds, type GloveAvgModel } from '../encoders/glove-avg.js';
 import { spearman } from '../sts/spearman.js';
 import { adamDense, adamRows, DEFAULT_ADAM } from './adam.js';
 import { packCheckpoint, unpackCheckpoint, type SectionArray } from './checkpoint-format.js';
-import { MASKED_LOGIT, objectiveLoss, type DenseBatch, type ObjectiveName } from './objectives.js';
+import { multicsrKeepWeights, objectiveLoss, type DenseBatch, type ObjectiveName } from './objectives.js';
 import { Rng } from './rng.js';
+import { selectionScore, type EmbedSentences, type SelectionSet } from './selection.js';
 import type { LoadedTf } from './tf-backend.js';
 
 export interface TrainOptions {
@@ -33,7 +34,7 @@ export interface TrainOptions {
   wordDropout: number;
   /** multicsr-masked: candidates whose frozen-encoder cosine with the anchor exceeds this are masked. */
   maskThreshold: number;
-  /** Evaluate on the dev set every this many steps (and always at the end of each epoch); 0: epoch ends only. */
+  /** Score the selection sets every this many steps (and always at the end of each epoch); 0: epoch ends only. */
   evalEvery: number;
   /** Save a checkpoint every this many steps (and always at the end of each epoch); 0: epoch ends only. */
   checkpointEvery: number;
@@ -57,7 +58,7 @@ export interface DevSet {
 export interface TrainHooks {
   onCheckpoint?(bytes: Uint8Array, step: number): void;
   onStep?(step: number, totalSteps: number): void;
-  /** Called after each dev evaluation. */
+  /** Called after each selection evaluation (score: mean Spearman × 100 over the selection sets). */
   onEval?(step: number, epoch: number, spearman: number): void;
   signal?: AbortSignal;
 }
@@ -65,14 +66,14 @@ export interface TrainHooks {
 export interface TrainCurves {
   /** [epoch (fractional), mean loss since the previous point]. */
   loss: [number, number][];
-  /** [epoch (fractional), STS-B dev Spearman × 100]. */
+  /** [epoch (fractional), selection score (Spearman × 100)]. */
   dev: [number, number][];
 }
 
 export interface TrainSummary {
   steps: number;
   bestStep: number;
-  /** Best dev Spearman × 100 (NaN without a dev set). */
+  /** Best selection score, Spearman × 100 (NaN without selection sets: the last step is kept). */
   bestDev: number;
   finalDev: number;
   curves: TrainCurves;
@@ -125,6 +126,8 @@ export class Trainer {
   private lossCount = 0;
   private lastEvalStep = -1;
   private curves: TrainCurves = { loss: [], dev: [] };
+  private readonly selection: readonly SelectionSet[] | undefined;
+  private readonly selectionTokens = new Map<string, Int32Array>();
   private best: { score: number; step: number; rows: Int32Array; vectors: Float32Array; projection: Float32Array | null } | null = null;
 
   constructor(
@@ -134,9 +137,11 @@ export class Trainer {
     /** The untrained word matrix (not modified): rows restored from it when the best snapshot predates their update. */
     private readonly baseVectors: Float32Array,
     private readonly data: TokenizedSet,
-    private readonly dev: DevSet | undefined,
+    /** What picks the kept step; undefined or empty: the last step is kept. */
+    selection: readonly SelectionSet[] | undefined,
     readonly options: TrainOptions,
   ) {
+    this.selection = selection && selection.length > 0 ? selection : undefined;
     this.examples = data.sides[0]!.length;
     const B = options.batchSize;
     if (!(B >= 2)) throw new Error('batch size must be at least 2');
@@ -160,6 +165,7 @@ export class Trainer {
       // checkpointEvery only decides how much work a kill loses, never the result.
       options: { ...this.options, checkpointEvery: null } as unknown as JsonObject,
       examples: this.examples,
+      selection: this.selection ? this.selection.map((set) => [set.name, set.gold.length]) : null,
       vocab: this.model.words.length,
       dim: this.dim,
       outDim: this.model.outDim,
@@ -184,28 +190,18 @@ export class Trainer {
     return [first, second];
   }
 
-  private logitMask(batch: Int32Array): Float32Array | undefined {
+  /** multicsr-masked: which similarities stay, from the frozen encoder's vectors (see multicsrKeepWeights). */
+  private keepWeights(batch: Int32Array): Float32Array | undefined {
     if (this.options.objective !== 'multicsr-masked' || !this.data.frozen) return undefined;
     const frozen = this.data.frozen;
-    const B = batch.length;
-    const candidateSides = this.sidesCount - 1;
-    const width = candidateSides * B;
-    const mask = new Float32Array(B * width);
-    const candidateVector = (side: number, j: number): Float32Array =>
-      this.data.views === 'dropout' ? frozen[0]![batch[j]!]! : frozen[side]![batch[j]!]!;
-    for (let i = 0; i < B; i++) {
-      const anchor = frozen[0]![batch[i]!]!;
-      for (let s = 1; s <= candidateSides; s++) {
-        for (let j = 0; j < B; j++) {
-          if (j === i) continue; // the positive and the anchor's own hard negative are never masked
-          const c = candidateVector(s, j);
-          let dot = 0;
-          for (let k = 0; k < anchor.length; k++) dot += anchor[k]! * c[k]!;
-          if (dot > this.options.maskThreshold) mask[i * width + (s - 1) * B + j] = MASKED_LOGIT;
-        }
-      }
+    const anchors = Array.from(batch, (i) => frozen[0]![i]!);
+    const candidateSides: Float32Array[][] = [];
+    for (let s = 1; s < this.sidesCount; s++) {
+      // Two dropout views of one sentence share its frozen vector.
+      const side = this.data.views === 'dropout' ? frozen[0]! : frozen[s]!;
+      candidateSides.push(Array.from(batch, (i) => side[i]!));
     }
-    return mask;
+    return multicsrKeepWeights(anchors, candidateSides, this.options.maskThreshold);
   }
 
   /** One optimisation step on the examples `batch`; returns the loss. */
@@ -236,8 +232,8 @@ export class Trainer {
     }
     const dense: DenseBatch = { batch: B, sides: views.length };
     if (this.data.labels) dense.labels = Float32Array.from(batch, (i) => this.data.labels![i]!);
-    const mask = this.logitMask(batch);
-    if (mask) dense.logitMask = mask;
+    const keep = this.keepWeights(batch);
+    if (keep) dense.keep = keep;
 
     let loss = 0;
     let dX: Float32Array = new Float32Array(0);
@@ -299,8 +295,8 @@ export class Trainer {
     if (this.lossCount > 0) this.curves.loss.push([this.epochPosition(), round(this.lossSum / this.lossCount, 6)]);
     this.lossSum = 0;
     this.lossCount = 0;
-    if (!this.dev) return;
-    const score = devSpearman(this.model, this.dev);
+    if (!this.selection) return;
+    const score = selectionScore(this.selection, this.embed);
     this.curves.dev.push([this.epochPosition(), round(score, 4)]);
     hooks.onEval?.(this.step, this.epochPosition(), score);
     if (this.best === null || score > this.best.score) {
@@ -310,6 +306,14 @@ export class Trainer {
       this.best = { score, step: this.step, rows, vectors, projection: this.model.projection ? this.model.projection.slice() : null };
     }
   }
+
+  /** The model being trained as a sentence embedder (token ids cached: the selection sets are scored many times). */
+  private readonly embed: EmbedSentences = (sentences) =>
+    sentences.map((s) => {
+      let ids = this.selectionTokens.get(s);
+      if (!ids) this.selectionTokens.set(s, (ids = tokenIds(this.model, s)));
+      return encodeIds(this.model, ids);
+    });
 
   get done(): boolean {
     return this.step >= this.totalSteps;
@@ -323,7 +327,7 @@ export class Trainer {
     const started = performance.now();
     let lastYield = started;
     const startStep = this.step;
-    if (this.step === 0 && this.dev && this.lastEvalStep < 0) this.evaluate(hooks);
+    if (this.step === 0 && this.selection && this.lastEvalStep < 0) this.evaluate(hooks);
     while (!this.done) {
       if (performance.now() - lastYield > YIELD_EVERY_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -352,7 +356,7 @@ export class Trainer {
         hooks.onCheckpoint?.(this.serialize(), this.step);
       }
     }
-    const finalDev = this.dev ? (this.curves.dev.at(-1)?.[1] ?? Number.NaN) : Number.NaN;
+    const finalDev = this.selection ? (this.curves.dev.at(-1)?.[1] ?? Number.NaN) : Number.NaN;
     this.restoreBest();
     const seconds = (performance.now() - started) / 1000;
     const trainedSteps = this.step - startStep;
@@ -368,7 +372,7 @@ export class Trainer {
     };
   }
 
-  /** Puts the best dev snapshot's word rows and projection into the model (SimCSE keeps the best checkpoint). */
+  /** Puts the best-scoring snapshot's word rows and projection into the model (SimCSE keeps the best checkpoint). */
   private restoreBest(): void {
     if (!this.best) return;
     const { dim } = this;

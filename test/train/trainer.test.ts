@@ -5,12 +5,13 @@ import { OBJECTIVES, type ObjectiveName } from '../../nodes/train/objectives.js'
 import { DEFAULT_TRAIN_OPTIONS, prepareTraining, type GloveEncoderSpec } from '../../nodes/train/train-glove.js';
 import { TrainInterrupted, type TrainOptions } from '../../nodes/train/trainer.js';
 import { Rng } from '../../nodes/train/rng.js';
+import { selectionSet } from '../../nodes/train/selection.js';
 import { sha256 } from '../../engine/json.js';
 import { syntheticDev, syntheticTriplets, syntheticVectors } from './synthetic.js';
 
 const wv = syntheticVectors();
 const rows = syntheticTriplets(150);
-const dev = syntheticDev(60);
+const dev = [selectionSet('stsb-dev', syntheticDev(60))];
 const spec: GloveEncoderSpec = { weighting: 'sif', commonComponent: true, projection: 12, maxVocab: null };
 const options: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, batchSize: 16, epochs: 3, evalEvery: 4, checkpointEvery: 3, wordLr: 0.01, seed: 7 };
 
