@@ -1,7 +1,9 @@
 /**
  * eval: SentEval-compatible STS evaluation of a model (and optionally a baseline): cosine similarity, no regressor,
- * Spearman × 100; STS12–16 "all", STS-B test, SICK-R test, their average, and stsb-dev. Tasks whose files are
- * absent from the data folder are skipped with a notice.
+ * Spearman × 100; STS12–16 "all", STS-B test, SICK-R test, their average, and the dev sets stsb-dev and
+ * sickr-dev: every task whose files it finds (absent ones are skipped with a notice). The table heads the dev
+ * columns that picked the model's checkpoint (the train node's `select`, in the model's metadata) "(dev, used for
+ * selection)", apart from the held-out columns.
  */
 import { z } from 'zod';
 import { defineNode, NodeUserError, type FileValue, type PortValue } from '../engine/node-type.js';
@@ -9,9 +11,9 @@ import { dataFolder, keyedDataFiles } from './sts/data-folder.js';
 import { evaluateModel, type MetricRow } from './sts/evaluate.js';
 import { RemoteFiles, withRemoteFiles } from './sts/remote.js';
 import { markdownTable } from './sts/table.js';
-import { DEV_TASK, TABLE_TASKS } from './sts/tasks.js';
+import { DEV_TASKS, selectionTasks, TABLE_TASKS } from './sts/tasks.js';
 
-const TASK_NAMES = [...TABLE_TASKS, DEV_TASK] as const;
+const TASK_NAMES = [...TABLE_TASKS, ...DEV_TASKS] as const;
 
 export const EvalParams = z.strictObject({
   /** Data folder laid out like ../shared/data; default $SYNTHCSE_DATA, else ../shared/data beside the repository. */
@@ -41,8 +43,9 @@ function labelOf(value: FileValue, explicit: string | undefined, fallback: strin
 
 export const evaluate = defineNode({
   type: 'eval',
-  version: 1,
-  description: 'SentEval-compatible STS evaluation (STS12-16, STS-B, SICK-R, average, stsb-dev) with a markdown results table.',
+  // 2: sickr-dev; the table marks the selection column.
+  version: 2,
+  description: 'SentEval-compatible STS evaluation (STS12-16, STS-B, SICK-R, average, stsb-dev, sickr-dev) with a markdown results table that marks the selection column.',
   params: EvalParams,
   inputs: {
     model: { kind: 'model', description: 'the encoder to evaluate' },
@@ -71,7 +74,17 @@ export const evaluate = defineNode({
     }
     if (metrics.length === 0) throw new NodeUserError(`No evaluation task has its files under ${folder}.`, ['data'], 'Point data (or SYNTHCSE_DATA) at a folder with stsb/dev.tsv.');
     // Baseline rows above the model, as the papers list them.
-    ctx.stats.values = { ...ctx.stats.values, table: markdownTable([...metrics.filter((r) => r.model !== models[0]!.label), ...metrics.filter((r) => r.model === models[0]!.label)]) };
+    const select = typeof main.meta.select === 'string' ? main.meta.select : undefined;
+    const selection = select === undefined ? undefined : selectionTasks(select);
+    if (select !== undefined) {
+      const held = metrics.filter((r) => r.model === models[0]!.label && !selection!.includes(r.task)).map((r) => r.task);
+      ctx.log.info(`${models[0]!.label}: checkpoint selected by ${select}; held out from selection: ${held.join(', ') || 'nothing'}.`);
+    }
+    ctx.stats.values = {
+      ...ctx.stats.values,
+      ...(select === undefined ? {} : { select }),
+      table: markdownTable([...metrics.filter((r) => r.model !== models[0]!.label), ...metrics.filter((r) => r.model === models[0]!.label)], selection),
+    };
     for (const r of metrics) if (r.model === models[0]!.label) ctx.stats.values[r.task] = r.spearman;
     return { metrics };
   },

@@ -1,6 +1,6 @@
 /**
  * The evaluation tasks and where their files live in a data folder (laid out like ../shared/data):
- *   stsb/dev.tsv (stsb-dev, for development only), stsb/test.tsv or stsb/sts-test.csv (STS-B),
+ *   stsb/dev.tsv (stsb-dev) and sick/trial.tsv (sickr-dev), development sets, stsb/test.tsv or stsb/sts-test.csv (STS-B),
  *   sts12/ … sts16/: one *.tsv per subset, or SentEval's STS.input.<subset>.txt + STS.gs.<subset>.txt,
  *   sick/test.tsv or sick/SICK_test_annotated.txt (SICK-R).
  * STS12–16 are scored "all": one correlation over the concatenation of a year's subsets; STS13 without SMT
@@ -12,8 +12,18 @@ import { loadSentEvalSts, loadStsFile, type StsPair } from './loaders.js';
 
 export const TABLE_TASKS = ['STS12', 'STS13', 'STS14', 'STS15', 'STS16', 'STS-B', 'SICK-R'] as const;
 export const DEV_TASK = 'stsb-dev';
+/** SICK-R dev (sick/trial.tsv): with STS-B dev, SimCSE's avg_sts selection. */
+export const SICKR_DEV_TASK = 'sickr-dev';
+export const DEV_TASKS = [DEV_TASK, SICKR_DEV_TASK] as const;
 export const AVERAGE_TASK = 'Avg.';
-export type TaskName = (typeof TABLE_TASKS)[number] | typeof DEV_TASK;
+export type TaskName = (typeof TABLE_TASKS)[number] | (typeof DEV_TASKS)[number];
+
+/** The dev tasks a train node's `select` method reads: their columns are not held out for that model. */
+export function selectionTasks(select: unknown): string[] {
+  if (select === 'stsb-dev') return [DEV_TASK];
+  if (select === 'stsb-sickr-dev') return [DEV_TASK, SICKR_DEV_TASK];
+  return [];
+}
 
 export interface StsTask {
   name: TaskName;
@@ -62,5 +72,6 @@ export function discoverTasks(dataFolder: string): { tasks: StsTask[]; missing: 
   single('STS-B', firstExisting(join(dataFolder, 'stsb'), ['test.tsv', 'sts-test.csv']));
   single('SICK-R', firstExisting(join(dataFolder, 'sick'), ['test.tsv', 'SICK_test_annotated.txt']));
   single(DEV_TASK, firstExisting(join(dataFolder, 'stsb'), ['dev.tsv', 'sts-dev.csv']));
+  single(SICKR_DEV_TASK, firstExisting(join(dataFolder, 'sick'), ['trial.tsv', 'SICK_trial.txt']));
   return { tasks, missing };
 }

@@ -121,3 +121,21 @@ test('runEvalCommand: what synthcse eval --model M --baseline B --data F prints'
   assert.ok(rows[0]!.startsWith(`| ${baseline.model.file} |`));
   assert.ok(rows[1]!.startsWith('| model.onnx |'));
 });
+
+test('train select → eval: the table heads the dev columns that picked the checkpoint apart from held-out ones', async () => {
+  const withSick = dataFolder();
+  mkdirSync(join(withSick, 'sick'));
+  writeFileSync(join(withSick, 'sick', 'trial.tsv'), readFileSync(join(withSick, 'stsb', 'dev.tsv')));
+  const tableFor = async (select: string) => {
+    const trainCtx = fakeContext({});
+    const out = (await runNode(train, { data: rowsValue(triplets()) }, { ...trainParams, epochs: 1, data: withSick, select }, trainCtx)) as { model: FileOutput };
+    assert.equal(out.model.meta.select, select);
+    const evalCtx = fakeContext({});
+    await runNode(evaluate, { model: fileValue(out.model) }, { data: withSick }, evalCtx);
+    assert.equal(evalCtx.stats.values!.select, select);
+    return (evalCtx.stats.values!.table as string).split('\n')[0]!;
+  };
+  assert.match(await tableFor('stsb-sickr-dev'), /\| stsb-dev \(dev, used for selection\) \| sickr-dev \(dev, used for selection\) \|$/);
+  assert.match(await tableFor('stsb-dev'), /\| stsb-dev \(dev, used for selection\) \| sickr-dev \(dev, held out\) \|$/);
+  assert.match(await tableFor('holdout'), /\| stsb-dev \(dev, held out\) \| sickr-dev \(dev, held out\) \|$/);
+});
