@@ -9,10 +9,12 @@ import { isAbsolute } from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defineNode, NodeUserError } from '../engine/node-type.js';
-import { decodeUtf8, formatFromName, parseFormat, type Format } from './load/formats.js';
+import { decodeUtf8, formatFromName, parseFormat, type Format, type SourceRecord } from './load/formats.js';
 import { checkColumns, toRows, type LoadKind } from './load/fields.js';
 import { limitRows, sampleRows } from './load/select.js';
 import { readSource } from './load/source.js';
+
+const Column = z.union([z.string(), z.number().int().min(0)]);
 
 export const LoadParams = z
   .strictObject({
@@ -25,8 +27,12 @@ export const LoadParams = z
     /** Default: from the file extension. */
     format: z.enum(['txt', 'tsv', 'csv', 'jsonl']).optional(),
     kind: z.enum(['sentences', 'pairs', 'triplets', 'scored-triplets']).default('sentences'),
-    /** Kind field → source column name (or 0-based index without a header), e.g. {anchor: premise}. */
-    columns: z.record(z.string(), z.union([z.string(), z.number().int().min(0)])).default({}),
+    /**
+     * Kind field → source column name (or 0-based index without a header), e.g. {anchor: premise}. For sentences,
+     * text may list several columns, {text: [sentence1, sentence2]}: each record gives one sentence per column, in
+     * that order (DINO's STS-B reader takes both sentences of every pair).
+     */
+    columns: z.record(z.string(), z.union([Column, z.array(Column).min(1)])).default({}),
     /** Source columns copied into each row as extra fields. */
     keep: z.array(z.string()).default([]),
     /** tsv/csv: the first line names the columns. */
@@ -46,6 +52,29 @@ function pickFormat(p: LoadParams, name: string): Format {
   if (format === undefined) throw new NodeUserError(`cannot tell the format of ${name} from its name`, ['format'], 'set format: txt | tsv | csv | jsonl');
   if (format === 'txt' && p.kind !== 'sentences') throw new NodeUserError(`a txt file holds sentences, not ${p.kind}`, ['kind']);
   return format;
+}
+
+/** Separates a list of text columns (sentences only) from the one-column-per-field mapping. */
+function splitTextColumns(kind: LoadKind, columns: LoadParams['columns']): { columns: Record<string, string | number>; textColumns?: (string | number)[] } {
+  const single: Record<string, string | number> = {};
+  let textColumns: (string | number)[] | undefined;
+  for (const [field, column] of Object.entries(columns)) {
+    if (!Array.isArray(column)) single[field] = column;
+    else if (kind === 'sentences' && field === 'text') textColumns = column;
+    else throw new NodeUserError(`columns.${field}: only sentences' text can list several columns`, ['columns', field], `map ${field} to one column`);
+  }
+  return textColumns ? { columns: single, textColumns } : { columns: single };
+}
+
+/** One record per listed column, each with that column's value as `text`. */
+function recordPerColumn(records: readonly SourceRecord[], textColumns: readonly (string | number)[], file: string): SourceRecord[] {
+  const first = records[0]?.values ?? {};
+  for (const column of textColumns) {
+    if (!(String(column) in first)) {
+      throw new NodeUserError(`${file}: no column "${column}" for field text (columns: ${Object.keys(first).join(', ')})`, ['columns', 'text']);
+    }
+  }
+  return records.flatMap((record) => textColumns.map((column) => ({ line: record.line, values: { text: record.values[String(column)] ?? null } })));
 }
 
 export const load = defineNode({
@@ -68,14 +97,16 @@ export const load = defineNode({
     return [p.path];
   },
   async run(_inputs, p, ctx) {
-    checkColumns(p.kind as LoadKind, p.columns);
+    const { columns: single, textColumns } = splitTextColumns(p.kind as LoadKind, p.columns);
+    checkColumns(p.kind as LoadKind, single);
     const source = await readSource(p, ctx);
     const format = pickFormat(p, source.name);
     const text = decodeUtf8(source.bytes, source.name);
     const parsed = parseFormat(format, text, { file: source.name, header: p.header, onBadRow: p.on_bad_row });
     const skipped = parsed.skipped;
-    const columns = format === 'txt' ? {} : p.columns;
-    let rows = toRows(parsed.records, { file: source.name, kind: p.kind, columns, keep: p.keep, onBadRow: p.on_bad_row }, skipped);
+    const columns = format === 'txt' ? {} : single;
+    const records = textColumns && format !== 'txt' ? recordPerColumn(parsed.records, textColumns, source.name) : parsed.records;
+    let rows = toRows(records, { file: source.name, kind: p.kind, columns, keep: p.keep, onBadRow: p.on_bad_row }, skipped);
     if (rows.length === 0) throw new NodeUserError(`${source.name} holds no ${p.kind} rows`, ['path']);
     const read = rows.length;
     rows = sampleRows(limitRows(rows, p.limit), p.sample, p.seed);

@@ -36,6 +36,14 @@ test('tsv: columns by name map to kind fields; TAB only, quotes are literal', as
   assert.deepEqual(out['triplets'], [{ anchor: 'A "quoted" man.', positive: 'A man.', negative: 'A woman.' }]);
 });
 
+test('sentences from several columns: one sentence per column of each record, in order (DINO\'s STS-B reader)', async () => {
+  const d = dir({ 'sts.tsv': 'sentence1\tsentence2\tscore\nA man runs.\tA man is running.\t4.5\nA cat.\tA dog.\t1\n' });
+  const { out } = await loadRows(d, { path: 'sts.tsv', columns: { text: ['sentence1', 'sentence2'] } });
+  assert.deepEqual(out['sentences'], [{ text: 'A man runs.' }, { text: 'A man is running.' }, { text: 'A cat.' }, { text: 'A dog.' }]);
+  await assert.rejects(loadRows(d, { path: 'sts.tsv', columns: { text: ['sentence1', 'sentence3'] } }), /no column "sentence3" for field text/);
+  await assert.rejects(loadRows(d, { path: 'sts.tsv', kind: 'pairs', columns: { text_a: ['sentence1', 'sentence2'] } }), /only sentences' text can list several columns/);
+});
+
 test('tsv: wrong field count is an error with file and line, or a counted skip', async () => {
   const d = dir({ 'p.tsv': 'text_a\ttext_b\tlabel\na\tb\t1\nbroken\t0.5\nc\td\t0\n' });
   await assert.rejects(loadRows(d, { path: 'p.tsv', kind: 'pairs' }), (e: Error) => e instanceof NodeUserError && /p\.tsv:3: expected 3 fields, found 2/.test(e.message));
