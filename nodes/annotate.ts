@@ -17,9 +17,9 @@ import type { LlmClient } from '../engine/llm/types.js';
 import { readFileSync } from 'node:fs';
 import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
 import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
-import { PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
+import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
 import { buildSyncseRequest, readSyncsePool } from './prompts/syncse.js';
-import { buildDinoRequest, readDinoSpec } from './prompts/dino.js';
+import { buildDinoRequest, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
 import { buildMulticsrRequest } from './prompts/multicsr.js';
 import { textsOf } from './prompts/rows.js';
 
@@ -86,6 +86,7 @@ const DinoX2Params = z.strictObject({
   top_k: z.number().int().min(1).optional(),
   /** DINO cut outputs at 40 tokens; a little more room keeps chat models from being cut off. */
   max_tokens: z.number().int().min(8).max(1024).default(64),
+  ...DinoOutputParams,
 });
 
 export const AnnotateParams = z.discriminatedUnion('recipe', [SyncseParams, MulticsrParams, DinoX2Params]);
@@ -189,6 +190,7 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
 
 function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: Ctx): LlmJob<{ x1: string; label: number; call: PlannedCall }, Row> {
   const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
+  const rules = dinoOutputRules(p);
   for (const [i, l] of spec.labels.entries()) {
     if (!l.instruction.includes('{x1}')) throw new NodeUserError(`${p.spec}: labels[${i}].instruction has no {x1} placeholder`, ['spec']);
   }
@@ -207,9 +209,9 @@ function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: 
     calls: (item) => [item.call],
     namespace: `annotate/dino-x2@${RECIPE_VERSIONS['dino-x2']}`,
     label: 'annotate (DINO x2)',
-    parser: PARSER_VERSIONS.dino,
+    parser: dinoParserKey(rules),
     run: async (item, signal) => {
-      const x2 = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 2'));
+      const x2 = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 2', rules));
       return { text_a: item.x1, text_b: x2, label: item.label };
     },
   };

@@ -15,10 +15,10 @@ import type { Row } from '../engine/json.js';
 import type { LlmClient, LlmRequest } from '../engine/llm/types.js';
 import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
 import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
-import { PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
+import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
 import { readStringList } from './prompts/files.js';
 import { buildScratchRequest, checkTemplates, readGenres, type Genre } from './prompts/scratch.js';
-import { buildDinoRequest, readDinoSpec } from './prompts/dino.js';
+import { buildDinoRequest, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
 
 const RECIPE_VERSIONS = Object.freeze({ 'syncse-scratch': 1, 'dino-x1': 1 });
 /** SynCSE's value, used for openai-compatible providers when the param is "auto". */
@@ -63,6 +63,7 @@ const DinoX1Params = z.strictObject({
   top_p: topP(0.9),
   top_k: z.number().int().min(1).optional(),
   max_tokens: z.number().int().min(8).max(1024).default(64),
+  ...DinoOutputParams,
 });
 
 export const GenerateParams = z.discriminatedUnion('recipe', [ScratchParams, DinoX1Params]);
@@ -134,6 +135,7 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
 
 function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: number; call: PlannedCall }, Row> {
   const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
+  const rules = dinoOutputRules(p);
   const llm = client(ctx, p.model);
   const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, top_k: p.top_k, max_tokens: p.max_tokens };
   const items = spec.labels.flatMap((l) =>
@@ -145,9 +147,9 @@ function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: 
     calls: (item) => [item.call],
     namespace: `generate/dino-x1@${RECIPE_VERSIONS['dino-x1']}`,
     label: 'generate (DINO x1)',
-    parser: PARSER_VERSIONS.dino,
+    parser: dinoParserKey(rules),
     run: async (item, signal) => {
-      const text = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 1'));
+      const text = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 1', rules));
       return { text, task_label: item.label };
     },
   };

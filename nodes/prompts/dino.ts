@@ -8,6 +8,19 @@ import { z } from 'zod';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { readYamlFile } from './files.js';
 import { compactRequest } from './llm-call.js';
+import type { DinoOutputRules } from './parsers.js';
+
+/** DINO's output filters, named as its dino.py flags; both false (DINO's default): such replies are dropped. */
+export const DinoOutputParams = {
+  /** Keep a reply that never closes the quote (DINO: --keep_outputs_without_eos). */
+  keep_outputs_without_eos: z.boolean().default(false),
+  /** Keep a reply with a newline before the closing quote (DINO: --allow_newlines_in_outputs). */
+  allow_newlines_in_outputs: z.boolean().default(false),
+};
+
+export function dinoOutputRules(p: { keep_outputs_without_eos: boolean; allow_newlines_in_outputs: boolean }): DinoOutputRules {
+  return { keepWithoutClosingQuote: p.keep_outputs_without_eos, allowNewlines: p.allow_newlines_in_outputs };
+}
 
 /** pipelines/prompts/dino/v1/sts-x2.yaml: one instruction per label; {x1} is replaced by the input sentence. */
 export const DinoSpecFile = z.strictObject({

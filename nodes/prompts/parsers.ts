@@ -9,7 +9,7 @@ import { matchesRefusal } from './refusals.js';
 
 export const PARSER_VERSIONS = Object.freeze({
   sentence: 'sentence@1',
-  dino: 'dino-quote@1',
+  dino: 'dino-quote@2',
   score: 'score-strict@1',
   list: 'sentence-list@1',
 });
@@ -71,18 +71,34 @@ export function parseSentence(response: Pick<LlmResponse, 'text' | 'stopReason'>
   return s;
 }
 
+/** DINO's output filters (dino.py flags); both off by default, as in DINO, so such replies are dropped. */
+export interface DinoOutputRules {
+  /** --keep_outputs_without_eos: keep a reply that never closes the quote (DINO's end-of-sequence signal). */
+  keepWithoutClosingQuote: boolean;
+  /** --allow_newlines_in_outputs: keep a reply with a newline before the closing quote. */
+  allowNewlines: boolean;
+}
+
+export const DINO_DEFAULT_RULES: DinoOutputRules = Object.freeze({ keepWithoutClosingQuote: false, allowNewlines: false });
+
+/** The parser's identity in item keys: its version and the rules it applies. */
+export function dinoParserKey(rules: DinoOutputRules): string {
+  return `${PARSER_VERSIONS.dino}${rules.keepWithoutClosingQuote ? '+keep-unclosed' : ''}${rules.allowNewlines ? '+newlines' : ''}`;
+}
+
 /**
  * DINO continuation: the prompt ends inside `Sentence 2: "`, so the answer is the text up to the closing quote.
- * Chat models sometimes restate the label or reopen the quote; both are tolerated. A reply with no closing quote
- * is accepted when the model ended its turn normally (the sentence is the whole reply).
+ * Chat models sometimes restate the label or reopen the quote; both are tolerated. As in DINO, a reply that never
+ * closes the quote is dropped, and so is one with a newline before the quote, unless `rules` keep them.
  */
-export function parseDinoContinuation(response: Pick<LlmResponse, 'text' | 'stopReason'>, label = 'Sentence 2'): string {
+export function parseDinoContinuation(response: Pick<LlmResponse, 'text' | 'stopReason'>, label = 'Sentence 2', rules: DinoOutputRules = DINO_DEFAULT_RULES): string {
   const text = checkReply(response);
   let s = text.replace(new RegExp(`^${label}\\s*:\\s*`, 'i'), '');
   s = s.replace(/^["\u201c]/, '');
   const close = s.search(/["\u201d]/);
   if (close >= 0) s = s.slice(0, close);
-  else if (s.includes('\n')) s = s.slice(0, s.indexOf('\n'));
+  else if (!rules.keepWithoutClosingQuote) throw new ParseFailure('no closing quote');
+  if (s.includes('\n') && !rules.allowNewlines) throw new ParseFailure('newline before the closing quote');
   s = s.trim();
   if (s === '') throw new ParseFailure('empty sentence before the closing quote');
   return s;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDinoContinuation, parseScore, parseSentence, parseSentenceList } from '../../nodes/prompts/parsers.js';
+import { DINO_DEFAULT_RULES, dinoParserKey, parseDinoContinuation, parseScore, parseSentence, parseSentenceList } from '../../nodes/prompts/parsers.js';
 
 const ok = (text: string) => ({ text, stopReason: 'end_turn' });
 
@@ -35,10 +35,21 @@ test('parseSentence strips labels and wrapping quotes, rejects refusals and mult
 test('parseDinoContinuation cuts at the closing quote', () => {
   assert.equal(parseDinoContinuation(ok('A cat sleeps on the mat." and more')), 'A cat sleeps on the mat.');
   assert.equal(parseDinoContinuation(ok('Sentence 2: "A cat sleeps."')), 'A cat sleeps.');
-  assert.equal(parseDinoContinuation(ok('A cat sleeps.')), 'A cat sleeps.');
-  assert.equal(parseDinoContinuation(ok('A cat sleeps.\nTask: more')), 'A cat sleeps.');
   assert.equal(parseDinoContinuation(ok('Sentence 1: "Birds sing."'), 'Sentence 1'), 'Birds sing.');
-  assert.throws(() => parseDinoContinuation(ok('"')), /empty/);
+  assert.equal(parseDinoContinuation(ok('A cat sleeps."\nTask: more')), 'A cat sleeps.', 'a newline after the quote is not in the output');
+  assert.throws(() => parseDinoContinuation(ok('""')), /empty/);
+});
+
+test('parseDinoContinuation drops what DINO drops, each rule an option as its flags', () => {
+  assert.throws(() => parseDinoContinuation(ok('A cat sleeps.')), /no closing quote/);
+  assert.throws(() => parseDinoContinuation(ok('A cat sleeps.\nTask: more')), /no closing quote/);
+  assert.throws(() => parseDinoContinuation(ok('A cat\nsleeps."')), /newline before the closing quote/);
+  const keep = { keepWithoutClosingQuote: true, allowNewlines: false };
+  assert.equal(parseDinoContinuation(ok('A cat sleeps.'), 'Sentence 2', keep), 'A cat sleeps.');
+  assert.throws(() => parseDinoContinuation(ok('A cat sleeps.\nTask: more'), 'Sentence 2', keep), /newline/);
+  const newlines = { keepWithoutClosingQuote: false, allowNewlines: true };
+  assert.equal(parseDinoContinuation(ok('A cat\nsleeps."'), 'Sentence 2', newlines), 'A cat\nsleeps.');
+  assert.notEqual(dinoParserKey(keep), dinoParserKey(DINO_DEFAULT_RULES), 'the rules are part of the item key');
 });
 
 test('parseSentenceList reads numbered, bulleted and plain lists', () => {
