@@ -64,7 +64,8 @@ const MulticsrParams = z.strictObject({
   entailment: z.string().default('prompts/multicsr/v1/entailment.txt'),
   contradiction: z.string().default('prompts/multicsr/v1/contradiction.txt'),
   samples: z.number().int().min(1).max(16).default(1),
-  temperature: temperature(1.0),
+  /** MultiCSR's Flan-T5 generation is greedy. */
+  temperature: temperature(0),
   top_p: z.number().gt(0).max(1).nullable().default(null),
   max_tokens: z.number().int().min(16).max(4096).default(256),
   system: z

@@ -161,6 +161,7 @@ test('multicsr: the two-shot entailment and contradiction prompts of the MultiCS
   const llm: FakeLlm = (r) => (lastUser(r).includes('entailment with') ? "'A man is outside.'" : "'Nobody is outside.'");
   const { out, client } = await runAnnotate(['A man walks his dog.'], { recipe: 'multicsr' }, llm);
   assert.equal(client.calls.length, 2);
+  assert.equal(client.calls[0]!.request.temperature, 0, 'greedy, as its Flan-T5 generation');
   const ent = lastUser(client.calls[0]!.request);
   assert.ok(ent.startsWith('Help me write a sentence that is entailment with a given sentence. Here are some examples:\n\n'));
   assert.ok(ent.endsWith("Write a sentence that is entailment with 'A man walks his dog.': "));

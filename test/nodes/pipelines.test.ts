@@ -18,6 +18,8 @@ import { loadValue } from '../../engine/values.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { defaultResponder, hashNumber, type MockChatRequest } from '../support/llm-responder.js';
 import { pipelinesDir, sharedData } from './paths.js';
+import { markdownTable } from '../../nodes/sts/table.js';
+import { selectionTasks } from '../../nodes/sts/tasks.js';
 
 const hasData = existsSync(join(sharedData, 'unlabeled/snli_premises.txt'));
 const KEY = 'sk-ant-test-0123456789abcdef';
@@ -93,12 +95,24 @@ function checkTrained(r: Ran): void {
   assert.ok(dev && typeof dev['spearman'] === 'number', JSON.stringify(metrics));
 }
 
+/** The pipeline's file names its selection, and its table shows which columns picked the model and which are held out. */
+function checkSelection(r: Ran, file: string, select: string, header: RegExp): void {
+  const model = r.value('train', 'model');
+  assert.equal(model.form === 'file' ? model.meta['select'] : undefined, select);
+  assert.match(readFileSync(join(pipelinesDir, file), 'utf8'), new RegExp(`# Selection: select: ${select}`));
+  const metrics = r.rows('eval', 'metrics');
+  assert.ok(metrics.some((m) => m['task'] === 'sickr-dev'), 'SICK-R dev is reported');
+  const table = markdownTable(metrics as never, selectionTasks(select));
+  assert.match(table.split('\n')[0]!, header);
+}
+
 test('every shipped pipeline (and the scratch variant) validates', { skip: !hasData }, async () => {
   for (const [file, variant] of [
     ['syncse-partial.yaml', undefined],
     ['syncse-partial.yaml', 'scratch'],
     ['syncse-scratch.yaml', undefined],
     ['dino-x2.yaml', undefined],
+    ['dino-x2.yaml', 'x1x2'],
     ['multicsr.yaml', undefined],
   ] as const) {
     const prepared = await preparePipeline({
@@ -175,6 +189,24 @@ test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: !hasData
     for (const l of labels) assert.ok([0, 0.1, 0.5, 0.9].includes(l as number), `label ${String(l)}`);
     assert.equal(pairs.filter((p) => p['label'] === 0).length, 2 * new Set(pairs.filter((p) => p['label'] !== 0).map((p) => p['text_a'])).size);
     checkTrained(r);
+    checkSelection(r, 'dino-x2.yaml', 'holdout', /stsb-dev \(dev, held out\) \| sickr-dev \(dev, held out\) \|$/);
+    r.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('dino-x2 --variant x1x2: x1 written from the three sts-x1 instructions, then x2', { skip: !hasData }, async () => {
+  const server = await startMockLlmServer();
+  try {
+    const r = await run(server, 'dino-x2.yaml', ['params.x1_per_label=3'], 'x1x2');
+    assert.equal(r.status, 'ok', JSON.stringify(r.states));
+    const x1 = r.rows('x1_written', 'sentences');
+    assert.equal(x1.length, 9);
+    assert.deepEqual([...new Set(x1.map((s) => s['task_label']))].sort(), [0, 0.5, 1]);
+    const inputs = new Set(r.rows('x2', 'pairs').map((p) => p['text_a']));
+    for (const s of r.rows('x1_unique', 'sentences')) assert.ok(inputs.has(s['text']), 'every written x1 is annotated');
+    checkTrained(r);
     r.close();
   } finally {
     await server.close();
@@ -195,6 +227,10 @@ test('multicsr: premises → entailment/contradiction → scores → self-curati
       assert.ok((t['positive_score'] as number) > (t['negative_score'] as number));
     }
     checkTrained(r);
+    assert.equal(r.states['frozen'], 'ran', 'an unsupervised SimCSE encoder is trained first');
+    const frozen = r.value('frozen', 'model');
+    assert.equal(frozen.form === 'file' ? frozen.meta['objective'] : undefined, 'simcse-unsup');
+    checkSelection(r, 'multicsr.yaml', 'stsb-dev', /stsb-dev \(dev, used for selection\) \| sickr-dev \(dev, held out\) \|$/);
     r.close();
   } finally {
     await server.close();

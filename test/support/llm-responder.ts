@@ -182,6 +182,11 @@ export const defaultResponder: MockResponder = (request) => {
     return `${x2}"\n\nTask: ${pick(['Write another pair.', 'Done.'], x1)}`;
   }
 
+  // DINO x1: the prompt ends inside `Sentence 1: "`; the answer closes the quote, as DINO expects.
+  if (/Task: Write two sentences that .+\nSentence 1:\s*"\s*$/is.test(lastUser)) {
+    return `${varied(pick(TOPIC_SENTENCES, seed), request.variant)}"\nSentence 2: "`;
+  }
+
   const list = /(?:generate|write|produce|create|list)\b[^\n]*?\b(\d{1,3})\s+(?:[\w-]+\s+){0,4}sentences/i.exec(instruction);
   if (list !== null) {
     const count = Math.min(200, Number(list[1]));
