@@ -82,7 +82,7 @@ const DinoX2Params = z.strictObject({
   /** Samples per input and label (DINO: num_entries_per_input_and_label = 2). */
   samples: z.number().int().min(1).max(32).default(2),
   temperature: temperature(1.0),
-  /** DINO decoding: top_p 0.9, top_k 5; top_k is anthropic-only, so it is unset by default. */
+  /** DINO decoding: top_p 0.9, top_k 5; top_k is unset by default (OpenAI's own API ignores it; vLLM, llama.cpp and Anthropic read it). */
   top_p: topP(0.9),
   top_k: z.number().int().min(1).optional(),
   /** DINO cut outputs at 40 tokens; a little more room keeps chat models from being cut off. */

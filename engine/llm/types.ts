@@ -24,6 +24,8 @@ export interface LlmRequest {
   temperature?: number;
   top_p?: number;
   top_k?: number;
+  /** vLLM / llama.cpp servers (openai-compatible); an anthropic pipeline that sets it fails at plan time. */
+  min_p?: number;
   /** OpenAI-compatible only; an anthropic pipeline that sets them fails at plan time. */
   presence_penalty?: number;
   frequency_penalty?: number;

@@ -26,9 +26,30 @@ export const defaultRefusalPatterns: readonly string[] = Object.freeze([
   "i won't be able",
   "sorry, but",
   "unfortunately, i",
+  // SynCSE's own documented failure (its paper's Appendix): "I can not generate a paraphrased sentence because
+  // the input is ambiguous", and its variants.
+  "i could not generate",
+  "unable to generate",
+  "cannot generate a paraphrase",
+  "cannot generate a contradict",
+  "cannot be paraphrased",
+  "the input is ambiguous",
+  "the input sentence is ambiguous",
+  "the given sentence is ambiguous",
+  "the sentence is ambiguous",
 ]);
 
+/** Lower case, straight apostrophes, and "can not" / "can't" / "couldn't" spelled one way, so one pattern covers all. */
+function fold(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/\bcan\s+not\b|\bcan't\b/g, 'cannot')
+    .replace(/\bcould\s+not\b|\bcouldn't\b/g, 'could not')
+    .replace(/\s+/g, ' ');
+}
+
 export function matchesRefusal(text: string, patterns: readonly string[] = defaultRefusalPatterns): string | undefined {
-  const folded = text.toLowerCase().replace(/[\u2018\u2019]/g, "'");
-  return patterns.find((p) => folded.includes(p.toLowerCase()));
+  const folded = fold(text);
+  return patterns.find((p) => folded.includes(fold(p)));
 }

@@ -58,7 +58,9 @@ describe('providers, validation, budget and secrets', () => {
       assert.deepEqual(old.validate({ ...paraphraseRequest('x'), temperature: 1 }), []);
       assert.ok(old.validate({ ...paraphraseRequest('x'), temperature: 1, top_p: 0.9 }).some((p) => p.includes('temperature and top_p together')));
       const openai = testService(server.url, cache.store, { config: { provider: 'openai-compatible', model: 'gpt-4o-mini' } }).client('o');
-      assert.ok(openai.validate({ ...paraphraseRequest('x', 'gpt-4o-mini'), top_k: 40 }).some((p) => p.startsWith('top_k')));
+      assert.deepEqual(openai.validate({ ...paraphraseRequest('x', 'gpt-4o-mini'), top_k: 40, min_p: 0.05 }), [], 'vLLM and llama.cpp accept top_k and min_p');
+      assert.ok(openai.validate({ ...paraphraseRequest('x', 'gpt-4o-mini'), min_p: 2 }).some((p) => p.startsWith('min_p')));
+      assert.ok(anthropic.validate({ ...paraphraseRequest('x'), min_p: 0.1 }).some((p) => p.startsWith('min_p')));
       const openaiBatch = testService(server.url, cache.store, { config: { provider: 'openai-compatible', model: 'gpt-4o-mini' } }).client('o', { mode: 'batch' });
       assert.ok(openaiBatch.validate(paraphraseRequest('x', 'gpt-4o-mini')).some((p) => p.includes('mode: batch is not available')));
     } finally {

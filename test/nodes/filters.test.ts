@@ -33,6 +33,21 @@ test('refusals drops LLM-written fields with refusal phrases, never the human an
   assert.deepEqual(out.removed, { refusals: 3 });
 });
 
+test("refusals catches SynCSE's own documented failure and its variants", async () => {
+  const failures = [
+    'I can not generate a paraphrased sentence because the input is ambiguous.',
+    'I can\u2019t generate a contradictory sentence because the input is ambiguous.',
+    'I could not generate a paraphrase: the input sentence is ambiguous.',
+    'Sorry, the sentence is ambiguous, so it cannot be paraphrased.',
+    'I am  unable to generate a hard negative for this input.',
+  ];
+  const rows = failures.map((f) => ({ anchor: 'A dog runs.', positive: 'A dog is running.', negative: f }));
+  const kept = { anchor: 'A dog runs.', positive: 'A dog is running.', negative: 'Nobody can not see the dog.' };
+  const out = await run([...rows, kept], { rule: 'refusals' }, 'triplets');
+  assert.deepEqual(out.rows, [kept]);
+  assert.deepEqual(out.removed, { refusals: failures.length });
+});
+
 test('identical drops identical and near-identical pairs (case and punctuation folded)', async () => {
   const pairs = [
     { text_a: 'A man is cooking.', text_b: 'a man is cooking', label: 1 },

@@ -48,6 +48,7 @@ export class AnthropicProvider implements OnlineProvider, BatchProvider {
 
   validate(request: LlmRequest): string[] {
     const problems: string[] = [];
+    if (request.min_p !== undefined) problems.push('min_p is not supported by the anthropic provider (openai-compatible only).');
     if (request.presence_penalty !== undefined) problems.push('presence_penalty is not supported by the anthropic provider (openai-compatible only).');
     if (request.frequency_penalty !== undefined) problems.push('frequency_penalty is not supported by the anthropic provider (openai-compatible only).');
     if (!this.acceptsSampling) {

@@ -1,4 +1,7 @@
-/** Any server speaking the OpenAI chat completions protocol (vLLM, llama.cpp server, Ollama, OpenAI), over fetch. */
+/**
+ * Any server speaking the OpenAI chat completions protocol (vLLM, llama.cpp server, Ollama, OpenAI), over fetch.
+ * Sampling fields those servers accept beyond OpenAI's (top_k, min_p) are sent as given.
+ */
 import { isJsonObject, type Json, type JsonObject } from '../../json.js';
 import { ProviderFailure, REQUEST_KEY_HEADER, parseRetryAfterMs, type OnlineProvider, type ProviderReply, type RateLimitInfo, type SendOptions } from '../provider.js';
 import type { LlmRequest } from '../types.js';
@@ -20,7 +23,10 @@ export class OpenAiCompatibleProvider implements OnlineProvider {
 
   validate(request: LlmRequest): string[] {
     const problems: string[] = [];
-    if (request.top_k !== undefined) problems.push('top_k is not part of the chat completions protocol; the openai-compatible provider does not send it.');
+    // top_k and min_p are not OpenAI's, but vLLM, llama.cpp's server and Ollama's OpenAI endpoint read them from
+    // the body; a server that does not know them ignores or rejects them itself.
+    if (request.top_k !== undefined && !(request.top_k >= 1)) problems.push(`top_k ${request.top_k} must be at least 1.`);
+    if (request.min_p !== undefined && (request.min_p < 0 || request.min_p > 1)) problems.push(`min_p ${request.min_p} is outside the range 0 to 1.`);
     if (request.temperature !== undefined && (request.temperature < 0 || request.temperature > 2)) {
       problems.push(`temperature ${request.temperature} is outside the chat completions range 0 to 2.`);
     }
@@ -76,6 +82,8 @@ function toChatBody(request: LlmRequest): JsonObject {
   const body: JsonObject = { model: request.model, messages, max_tokens: request.max_tokens };
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.top_p !== undefined) body.top_p = request.top_p;
+  if (request.top_k !== undefined) body.top_k = request.top_k;
+  if (request.min_p !== undefined) body.min_p = request.min_p;
   if (request.presence_penalty !== undefined) body.presence_penalty = request.presence_penalty;
   if (request.frequency_penalty !== undefined) body.frequency_penalty = request.frequency_penalty;
   if (request.stop !== undefined) body.stop = request.stop;
