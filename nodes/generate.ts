@@ -16,8 +16,8 @@ import type { LlmClient, LlmRequest } from '../engine/llm/types.js';
 import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
 import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
-import { readStringList } from './prompts/files.js';
-import { buildScratchRequest, checkTemplates, readGenres, type Genre } from './prompts/scratch.js';
+import { readStringList, readYamlFile } from './prompts/files.js';
+import { buildScratchRequest, checkTemplates, readGenres, templateSets, TemplatesFile, type Genre } from './prompts/scratch.js';
 import { buildDinoRequest, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
 
 const RECIPE_VERSIONS = Object.freeze({ 'syncse-scratch': 1, 'dino-x1': 1 });
@@ -34,18 +34,24 @@ const ScratchParams = z.strictObject({
   recipe: z.literal('syncse-scratch'),
   model: z.string().optional(),
   seed: z.number().int().default(0),
-  /** A YAML list of prompt templates with {n} {genre} {description} {topics} {example}; one is sampled per call. */
-  templates: z.string().default('prompts/syncse/v1/scratch-templates.yaml'),
-  /** Genres with description and a one-shot example each. */
-  genres: z.string().default('prompts/syncse/v1/genres.yaml'),
+  /**
+   * Prompt templates with {n} {genre} {description} {topics} {example}: a YAML list, or named lists (general, and
+   * e.g. captions for image captions); one template of the genre's set is sampled per call.
+   */
+  templates: z.string().default('prompts/syncse/v2/scratch-templates.yaml'),
+  /** Genres with a description and an example sentence, or a bank of them. */
+  genres: z.string().default('prompts/syncse/v2/genres.yaml'),
+  /** Sentences drawn from a genre's bank as the call's one-shot example (SynCSE: 10 of a bank of 30). */
+  example_sentences: z.number().int().min(1).max(100).default(10),
   /** Topic list, one per line. */
   topics: z.string().default('prompts/syncse/v1/topics.txt'),
   /** Calls per genre: the output size is about genres × calls_per_genre × sentences_per_call. */
   calls_per_genre: z.number().int().min(1).max(100000).default(4),
   topics_per_call: z.number().int().min(1).max(50).default(6),
   sentences_per_call: z.number().int().min(1).max(100).default(20),
-  /** SynCSE: 1.3 (OpenAI range 0-2); anthropic accepts at most 1.0. */
+  /** SynCSE: 1.3 (OpenAI range 0-2); on anthropic, which accepts at most 1, 1 is sent and plan says so. */
   temperature: temperature(1.3),
+  /** SynCSE: 1.0; on anthropic, which refuses top_p with temperature on recent models, 1.0 (no-op) is not sent. */
   top_p: topP(1.0),
   /** "auto": 0.3 on openai-compatible, omitted on anthropic; null: never sent; a number: always sent. */
   presence_penalty: Penalty,
@@ -75,13 +81,35 @@ function client(ctx: Ctx, model: string | undefined): LlmClient {
   return ctx.llm(model === undefined ? { mode: ctx.options.mode } : { mode: ctx.options.mode, model });
 }
 
-function resolvePenalty(value: 'auto' | number | null, llm: LlmClient, name: string, ctx: Ctx): number | undefined {
+function resolvePenalty(value: 'auto' | number | null, llm: LlmClient, name: string, ctx: Ctx, notes: string[]): number | undefined {
   if (value === null) return undefined;
   if (value !== 'auto') return value;
   if (llm.provider === 'openai-compatible') return PAPER_PENALTY;
-  ctx.log.warn(`${name} 0.3 (SynCSE) is not supported by ${llm.provider}; sending no ${name}`);
+  const note = `${name} 0.3 (SynCSE) is not supported by ${llm.provider}; none is sent`;
+  ctx.log.warn(note);
+  notes.push(note);
   ctx.stats.values = { ...ctx.stats.values, [`${name}_omitted`]: true };
   return undefined;
+}
+
+/** Anthropic accepts temperature up to 1: the closest allowed value is sent, and plan and the log say so. */
+const ANTHROPIC_MAX_TEMPERATURE = 1;
+
+function resolveScratchSampling(p: z.output<typeof ScratchParams>, llm: LlmClient, ctx: Ctx, notes: string[]): { temperature?: number; top_p?: number } {
+  let temperature = p.temperature ?? undefined;
+  let topP = p.top_p ?? undefined;
+  if (llm.provider === 'anthropic') {
+    if (temperature !== undefined && temperature > ANTHROPIC_MAX_TEMPERATURE) {
+      const note = `temperature ${temperature} (SynCSE) is above anthropic's maximum; sending ${ANTHROPIC_MAX_TEMPERATURE}, the closest allowed value`;
+      ctx.log.warn(note);
+      notes.push(note);
+      ctx.stats.values = { ...ctx.stats.values, temperature_sent: ANTHROPIC_MAX_TEMPERATURE };
+      temperature = ANTHROPIC_MAX_TEMPERATURE;
+    }
+    // top_p 1.0 keeps the whole distribution, the same as sending none; recent Claude models refuse it beside temperature.
+    if (topP === 1 && temperature !== undefined) topP = undefined;
+  }
+  return { ...(temperature === undefined ? {} : { temperature }), ...(topP === undefined ? {} : { top_p: topP }) };
 }
 
 interface ScratchItem {
@@ -92,7 +120,7 @@ interface ScratchItem {
 }
 
 function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<ScratchItem, Row[]> {
-  const templates = readStringList(ctx.resolvePath(p.templates), ['templates']);
+  const templates = templateSets(readYamlFile(ctx.resolvePath(p.templates), TemplatesFile, ['templates']));
   checkTemplates(templates, p.templates, ['templates']);
   const genres = readGenres(ctx.resolvePath(p.genres), ['genres']);
   const topics = readStringList(ctx.resolvePath(p.topics), ['topics']);
@@ -100,15 +128,16 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
     throw new NodeUserError(`${p.topics} has ${topics.length} topics, fewer than topics_per_call ${p.topics_per_call}`, ['topics_per_call']);
   }
   const llm = client(ctx, p.model);
+  const notes: string[] = [];
   const s = {
     seed: p.seed,
+    example_sentences: p.example_sentences,
     model: llm.model,
     topics_per_call: p.topics_per_call,
     sentences_per_call: p.sentences_per_call,
-    temperature: p.temperature ?? undefined,
-    top_p: p.top_p ?? undefined,
-    presence_penalty: resolvePenalty(p.presence_penalty, llm, 'presence_penalty', ctx),
-    frequency_penalty: resolvePenalty(p.frequency_penalty, llm, 'frequency_penalty', ctx),
+    ...resolveScratchSampling(p, llm, ctx, notes),
+    presence_penalty: resolvePenalty(p.presence_penalty, llm, 'presence_penalty', ctx, notes),
+    frequency_penalty: resolvePenalty(p.frequency_penalty, llm, 'frequency_penalty', ctx, notes),
     max_tokens: p.max_tokens,
   };
   const items = genres.flatMap((genre) =>
@@ -126,6 +155,7 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
     label: 'generate (SynCSE-scratch)',
     parser: PARSER_VERSIONS.list,
     param: ['presence_penalty'],
+    notes,
     run: async (item, signal) => {
       const sentences = await completeAndParse(llm, { request: item.request, sample: item.call }, signal, parseSentenceList);
       return sentences.map((text) => ({ text, genre: item.genre.name, topics: item.topics.join('; ') }));

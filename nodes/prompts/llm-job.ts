@@ -22,6 +22,8 @@ export interface LlmJob<I, R extends Json> {
   run(item: I, signal: AbortSignal): Promise<R>;
   /** The parameter validate() problems are attributed to. */
   param?: readonly (string | number)[];
+  /** Where the requests differ from what the params ask (a value the provider caps): shown by `synthcse plan`. */
+  notes?: readonly string[];
 }
 
 export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeContext<LlmNodeOptions>): Promise<ItemMapResult<R>> {
@@ -51,7 +53,7 @@ export function estimateJob<I, R extends Json>(job: LlmJob<I, R>): NodeEstimate 
     inputTokens: cost.inputTokens,
     outputTokens: cost.outputTokens,
     costUsd: cost.costUsd,
-    note: `${cost.requests} LLM requests to send`,
+    note: [`${cost.requests} LLM requests to send`, ...(job.notes ?? [])].join('; '),
   };
 }
 

@@ -114,6 +114,7 @@ test('every shipped pipeline (and the scratch variant) validates', { skip: !hasD
     ['dino-x2.yaml', undefined],
     ['dino-x2.yaml', 'x1x2'],
     ['multicsr.yaml', undefined],
+    ['human-vs-llm.yaml', undefined],
   ] as const) {
     const prepared = await preparePipeline({
       file: join(pipelinesDir, file),
@@ -122,7 +123,26 @@ test('every shipped pipeline (and the scratch variant) validates', { skip: !hasD
       env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
       cacheDir: mkdtempSync(join(tmpdir(), 'synthcse-plan-')),
     });
-    assert.ok(prepared.graph.order.includes('train'), `${file} ${variant ?? ''}`);
+    assert.ok(prepared.graph.order.some((id) => id.startsWith('train')), `${file} ${variant ?? ''}`);
+    prepared.store.close();
+  }
+});
+
+test('human-vs-llm: the same training parameters on both sources, equal sizes, one table with both rows', { skip: !hasData }, async () => {
+  const prepared = await preparePipeline({
+    file: join(pipelinesDir, 'human-vs-llm.yaml'),
+    registry: await registry(),
+    env: { ...process.env, SYNTHCSE_DATA: sharedData },
+    cacheDir: mkdtempSync(join(tmpdir(), 'synthcse-plan-')),
+  });
+  try {
+    const params = (id: string) => prepared.graph.nodes.get(id)!.params as Record<string, unknown>;
+    assert.deepEqual(params('train_human'), params('train_llm'), 'nothing differs but the data input');
+    assert.equal(params('train_human')['epochs'], 8);
+    assert.equal(params('human')['sample'], params('llm_written')['sample']);
+    const evalNode = prepared.graph.nodes.get('eval')!;
+    assert.deepEqual(evalNode.inputs.map((b) => b.port).sort(), ['baseline', 'model']);
+  } finally {
     prepared.store.close();
   }
 });
@@ -132,6 +152,7 @@ test('syncse-partial: premises → SynCSE triplets → filtered triplets', { ski
   try {
     const r = await run(server, 'syncse-partial.yaml', ['params.premises=12']);
     assert.equal(r.status, 'ok', JSON.stringify(r.states));
+    checkSelection(r, 'syncse-partial.yaml', 'stsb-sickr-dev', /stsb-dev \(dev, used for selection\) \| sickr-dev \(dev, used for selection\) \|$/);
     assert.equal(r.rows('premises', 'sentences').length, 12);
     const triplets = r.rows('annotate', 'triplets');
     assert.ok(triplets.length >= 6, `annotated ${triplets.length}`);
