@@ -10,6 +10,7 @@ import { defineNode, NodeUserError, type FileValue, type PortValue } from '../en
 import { dataFolder, keyedDataFiles } from './sts/data-folder.js';
 import { evaluateModel, type MetricRow } from './sts/evaluate.js';
 import { RemoteFiles, withRemoteFiles } from './sts/remote.js';
+import { withSentEvalFiles } from './sts/senteval.js';
 import { markdownTable } from './sts/table.js';
 import { DEV_TASKS, selectionTasks, TABLE_TASKS } from './sts/tasks.js';
 
@@ -23,6 +24,12 @@ export const EvalParams = z.strictObject({
    * { "stsb/dev.tsv": { url: https://…, sha256: … } }. Downloaded once into the cache.
    */
   remote: RemoteFiles.optional(),
+  /**
+   * Fetch the standard SentEval STS test files (STS12-16, STS-B test, SICK-R test) the data folder lacks, once into
+   * the cache: true (from their public locations) or {mirror: URL} (the same file names under another address).
+   * Where they cannot be downloaded, the node warns and evaluates on the folder's files.
+   */
+  senteval: z.union([z.boolean(), z.strictObject({ mirror: z.string().regex(/^https?:\/\//i, 'must be an http(s) URL') })]).default(false),
   /** Only these tasks (default: every task present). */
   tasks: z.array(z.enum(TASK_NAMES)).min(1).optional(),
   /** Names in the table (default: the models' own labels). */
@@ -58,7 +65,19 @@ export const evaluate = defineNode({
     return keyedDataFiles(p.data, true, resolvePath);
   },
   async run(inputs, p, ctx) {
-    const folder = await withRemoteFiles(dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data)), p.remote, ctx);
+    let folder = await withRemoteFiles(dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data)), p.remote, ctx);
+    if (p.senteval !== false) {
+      const sentEval = await withSentEvalFiles(folder, p.senteval === true ? {} : p.senteval, ctx);
+      folder = sentEval.folder;
+      if (sentEval.fetched.length > 0) ctx.log.info(`SentEval STS files from the cache or the network: ${sentEval.fetched.join(', ')}.`);
+      if (sentEval.unreachable !== undefined) {
+        ctx.log.warn(
+          `The SentEval STS files could not be fetched (${sentEval.unreachable}); evaluating on the data folder's files only. ` +
+            `Fix: with network access run again with --force ${ctx.nodeId}, or set senteval: {mirror: URL} to a reachable copy, or put the files under the data folder (sts12/ … sts16/, stsb/sts-test.csv, sick/SICK_test_annotated.txt).`,
+        );
+      }
+      ctx.stats.values = { ...ctx.stats.values, senteval: sentEval.unreachable === undefined ? `fetched ${sentEval.fetched.length}` : 'unreachable' };
+    }
     const models: { file: FileValue; label: string }[] = [];
     const main = modelFile(inputs.model, 'model')!;
     models.push({ file: main, label: labelOf(main, p.name, 'model') });

@@ -24,7 +24,8 @@ export async function download(url: string, outPath: string, expected: string | 
   try {
     response = await fetch(url, { signal, redirect: 'follow' });
   } catch (error) {
-    throw new NodeUserError(`cannot download ${url}: ${(error as Error).message}`, ['url']);
+    const code = ((error as Error & { cause?: { code?: unknown } }).cause)?.code;
+    throw new NodeUserError(`cannot download ${url}: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, ['url']);
   }
   if (!response.ok) throw new NodeUserError(`cannot download ${url}: HTTP ${response.status}`, ['url']);
   const bytes = new Uint8Array(await response.arrayBuffer());

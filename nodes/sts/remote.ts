@@ -19,6 +19,30 @@ export type RemoteFiles = z.output<typeof RemoteFiles>;
 export async function withRemoteFiles(local: string, remote: RemoteFiles | undefined, ctx: NodeContext<unknown>): Promise<string> {
   const wanted = Object.entries(remote ?? {}).filter(([file]) => !existsSync(join(local, file)));
   if (wanted.length === 0) return local;
+  const added: Record<string, string> = {};
+  for (const [file, { url, sha256 }] of wanted) {
+    ctx.log.info(`${file}: not in ${local}; using ${url}`);
+    added[file] = await downloadOnce(url, sha256, ctx).catch((error: unknown) => {
+      if (error instanceof NodeUserError) throw new NodeUserError(error.message, ['remote', file], error.hint);
+      throw error;
+    });
+  }
+  return overlayFolder(local, added, ctx);
+}
+
+/** The file at `url`, downloaded once into the cache (verified by sha256 when given); its path there. */
+/** What fetching needs of a node context (the CLI provides it without one). */
+export type FetchContext = Pick<NodeContext<unknown>, 'memoFile' | 'tempDir' | 'signal'>;
+
+export function downloadOnce(url: string, sha256: string | undefined, ctx: FetchContext): Promise<string> {
+  return ctx.memoFile({ evalData: 'url@1', url, sha256: sha256 ?? null }, (out) => download(url, out, sha256, ctx.signal));
+}
+
+/**
+ * A fresh folder laid out like a data folder: links to the local folder's task files, plus `added` files (place in
+ * the folder → path in the cache).
+ */
+export function overlayFolder(local: string, added: Readonly<Record<string, string>>, ctx: FetchContext): string {
   const folder = ctx.tempDir();
   if (existsSync(local) && statSync(local).isDirectory()) {
     for (const entry of readdirSync(local)) {
@@ -30,15 +54,10 @@ export async function withRemoteFiles(local: string, remote: RemoteFiles | undef
       }
     }
   }
-  for (const [file, { url, sha256 }] of wanted) {
-    ctx.log.info(`${file}: not in ${local}; using ${url}`);
-    const cached = await ctx.memoFile({ evalData: 'url@1', url, sha256: sha256 ?? null }, (out) => download(url, out, sha256, ctx.signal)).catch((error: unknown) => {
-      if (error instanceof NodeUserError) throw new NodeUserError(error.message, ['remote', file], error.hint);
-      throw error;
-    });
+  for (const [file, cached] of Object.entries(added)) {
     const target = join(folder, normalize(file));
     mkdirSync(dirname(target), { recursive: true });
-    symlinkSync(cached, target);
+    if (!existsSync(target)) symlinkSync(cached, target);
   }
   return folder;
 }

@@ -33,7 +33,7 @@ test('the main job runs end to end against the loopback server and prints the ST
   try {
     const cache = mkdtempSync(join(tmpdir(), 'synthcse-e2e-'));
     const env = { ...process.env, SYNTHCSE_DATA: data, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url, SYNTHCSE_CACHE: cache };
-    const args = ['run', 'pipelines/syncse-partial.yaml', '--set', 'params.premises=40', '--set', 'nodes.train.with.epochs=1'];
+    const args = ['run', 'pipelines/syncse-partial.yaml', '--set', 'params.premises=40', '--set', 'nodes.train.with.epochs=1', '--set', 'params.senteval=false'];
     const first = await runCli(args, env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /stsb-dev/i, 'the STS table is printed');
@@ -71,7 +71,7 @@ test('--budget stops before a request could exceed it; a rerun with more budget 
   try {
     const cache = mkdtempSync(join(tmpdir(), 'synthcse-e2e-'));
     const env = { ...process.env, SYNTHCSE_DATA: data, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: server.url, SYNTHCSE_CACHE: cache };
-    const args = ['run', 'pipelines/syncse-partial.yaml', '--set', 'params.premises=40', '--set', 'nodes.train.with.epochs=1'];
+    const args = ['run', 'pipelines/syncse-partial.yaml', '--set', 'params.premises=40', '--set', 'nodes.train.with.epochs=1', '--set', 'params.senteval=false'];
     const capped = await runCli([...args, '--budget', '0.01'], env);
     assert.equal(capped.code, 3, capped.stderr);
     assert.match(capped.stderr, /stopped\s+annotate .*\d+ ran, \d+ not started/);

@@ -58,7 +58,7 @@ async function run(server: MockLlmServer, file: string, set: string[], variant?:
     file: join(pipelinesDir, file),
     registry: await registry(),
     variant,
-    set: [`llm.base_url=${server.url}`, 'llm.requests_per_minute=60000', 'llm.tokens_per_minute=100000000', EPOCHS, ...set],
+    set: [`llm.base_url=${server.url}`, 'llm.requests_per_minute=60000', 'llm.tokens_per_minute=100000000', EPOCHS, 'params.senteval=false', ...set],
     env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
     cacheDir: cacheDir ?? sharedCache,
   });

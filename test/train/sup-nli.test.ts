@@ -36,7 +36,7 @@ test('sup-nli.yaml runs end to end: load → encoder baseline + train → eval w
     registry: await builtinRegistry(),
     env: { ...process.env, SYNTHCSE_DATA: data },
     // A 20k-word vocabulary keeps the two exported models small (the full one is 141 MB each).
-    set: ['params.epochs=1', 'nodes.train.with.max_vocab=20000', 'nodes.baseline.with.max_vocab=20000'],
+    set: ['params.senteval=false', 'params.epochs=1', 'nodes.train.with.max_vocab=20000', 'nodes.baseline.with.max_vocab=20000'],
     cacheDir,
   });
   outcome.prepared.store.close();
