@@ -465,7 +465,8 @@ function checkpointStore(store: Store, key: NodeKey): CheckpointStore {
   };
 }
 
-async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (outPath: string) => Promise<void>, tmpRoot: string): Promise<string> {
+/** A file built once per key into the store (see NodeContext.memoFile); also used by commands outside a run. */
+export async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (outPath: string) => Promise<void>, tmpRoot: string): Promise<string> {
   const key = digestJson(memoKey);
   const lookup = () => {
     const row = store.sql('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;

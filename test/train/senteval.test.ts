@@ -1,6 +1,7 @@
 /** The standard SentEval STS files, fetched once into the cache from their archives (served here from loopback). */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -180,3 +181,35 @@ test('senteval: an unreachable network is a warning that says how to fix it; the
   assert.match(warning.message, /--force test, or set senteval: \{mirror: URL\}/);
   assert.equal(ctx.stats.values!['senteval'], 'unreachable');
 });
+
+test('synthcse eval --senteval --mirror URL: the same files through the command line, into its cache', async () => {
+  const { url, hits, server } = await serve(archives());
+  try {
+    const model = await plainModel();
+    const cache = mkdtempSync(join(tmpdir(), 'synthcse-senteval-cli-'));
+    const cli = fileURLToPath(new URL('../../../bin/synthcse.js', import.meta.url));
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const args = [cli, 'eval', '--model', model.path, '--data', devFolder(), '--senteval', '--mirror', url, '--cache', cache];
+    const r = await runCli(args, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\| model\.onnx \| (\d+\.\d\d \| ){8}\d+\.\d\d \|$/m, r.stdout);
+    assert.equal(hits.size, 7);
+    const again = await runCli(args, env);
+    assert.equal(again.stdout, r.stdout);
+    assert.ok([...hits.values()].every((n) => n === 1), 'the second run reads the cache');
+  } finally {
+    server.close();
+  }
+});
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
