@@ -56,7 +56,8 @@ test('report of a real syncse-partial run', { skip: existsSync(join(sharedData, 
       assert.ok(data.curves.some((c) => c.nodeId === 'train' && c.name !== 'loss' && c.points.length > 0), 'a dev curve');
       const sts = data.sts.find((s) => s.nodeId === 'eval');
       assert.ok(sts?.table, 'the eval node table');
-      assert.ok(sts.table.header.includes('stsb-dev'));
+      assert.ok(sts.table.header.includes('stsb-dev (dev, used for selection)'), 'SynCSE selects on STS-B and SICK-R dev, and the table says so');
+      assert.ok(sts.table.header.includes('sickr-dev (dev, used for selection)'));
       assert.ok(sts.metrics.some((m) => m.task === 'stsb-dev' && Number.isFinite(m.spearman)));
     } finally {
       store.close();
