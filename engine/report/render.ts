@@ -8,7 +8,13 @@ import type { ReportData, ReportNode, ReportNodeState, ReportSample, ReportStsTa
 
 const STATES: ReportNodeState[] = ['ran', 'cached', 'partial', 'failed', 'interrupted', 'skipped', 'not-run'];
 
-const CURVE_TITLES: Record<string, string> = { loss: 'Training loss', dev: 'Dev Spearman (×100)', 'stsb-dev': 'STS-B dev Spearman (×100)' };
+const CURVE_TITLES: Record<string, string> = {
+  loss: 'Training loss',
+  dev: 'Dev Spearman (×100)',
+  'stsb-dev': 'STS-B dev Spearman (×100), selection',
+  'stsb-sickr-dev': 'Mean of STS-B and SICK-R dev Spearman (×100), selection',
+  holdout: 'Held-out training rows, Spearman (×100), selection',
+};
 
 export function renderReport(data: ReportData, assets: ChartAssets = uplotAssets()): string {
   const title = `${data.run.pipelineName || 'pipeline'}${data.run.variant ? ` (${data.run.variant})` : ''}: run report`;

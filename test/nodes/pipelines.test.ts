@@ -128,6 +128,36 @@ test('every shipped pipeline (and the scratch variant) validates', { skip: !hasD
   }
 });
 
+test('each pipeline file says which selection it uses, and it is the one its train nodes use; methods.md has a fidelity table per method', { skip: !hasData }, async () => {
+  for (const file of ['syncse-partial.yaml', 'syncse-scratch.yaml', 'dino-x2.yaml', 'multicsr.yaml', 'sup-nli.yaml', 'human-vs-llm.yaml']) {
+    const prepared = await preparePipeline({
+      file: join(pipelinesDir, file),
+      registry: await registry(),
+      env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData },
+      cacheDir: mkdtempSync(join(tmpdir(), 'synthcse-plan-')),
+    });
+    try {
+      const text = readFileSync(join(pipelinesDir, file), 'utf8') + (file === 'syncse-scratch.yaml' ? readFileSync(join(pipelinesDir, 'syncse-partial.yaml'), 'utf8') : '');
+      const said = /^# Selection: select: ([a-z-]+)/m.exec(text)?.[1];
+      const trains = [...prepared.graph.nodes.values()].filter((n) => n.type.type === 'train' && n.id !== 'frozen');
+      assert.ok(trains.length > 0);
+      for (const t of trains) assert.equal((t.params as Record<string, unknown>)['select'], said, `${file}: ${t.id}`);
+    } finally {
+      prepared.store.close();
+    }
+  }
+  const dino = await preparePipeline({ file: join(pipelinesDir, 'dino-x2.yaml'), registry: await registry(), env: { ...process.env, ANTHROPIC_API_KEY: KEY, SYNTHCSE_DATA: sharedData }, cacheDir: mkdtempSync(join(tmpdir(), 'synthcse-plan-')) });
+  assert.deepEqual((dino.graph.nodes.get('x1')!.params as { columns: { text: string[] } }).columns.text, ['sentence1', 'sentence2'], 'x1 from both STS-B columns');
+  dino.store.close();
+  const methods = readFileSync(join(pipelinesDir, '..', 'docs', 'methods.md'), 'utf8');
+  const fidelity = methods.slice(methods.indexOf('## Fidelity to the papers'));
+  for (const method of ['### DINO', '### SynCSE', '### MultiCSR']) {
+    const section = fidelity.slice(fidelity.indexOf(method));
+    assert.ok(fidelity.includes(method), method);
+    assert.match(section, /\| element \| paper and code \| synthcse \| difference and why \|/, method);
+  }
+});
+
 test('human-vs-llm: the same training parameters on both sources, equal sizes, one table with both rows', { skip: !hasData }, async () => {
   const prepared = await preparePipeline({
     file: join(pipelinesDir, 'human-vs-llm.yaml'),
