@@ -115,5 +115,12 @@ export function holdoutSplit(rows: readonly Row[], objective: ObjectiveName, see
     const negative = typeof row.negative === 'string' && row.negative.trim() !== '' ? row.negative : String(heldRows[(i + 1) % heldRows.length]!.positive);
     pairs.push({ sentence1: String(row.anchor), sentence2: negative, score: 0 });
   });
+  if (new Set(pairs.map((p) => p.score)).size < 2) {
+    throw new NodeUserError(
+      `select: holdout: every held-out pair has the label ${pairs[0]!.score}, so no ranking can be scored.`,
+      ['select'],
+      'Train on rows with at least two different labels, or use select: stsb-dev.',
+    );
+  }
   return { train, heldOut: selectionSet('holdout', pairs) };
 }

@@ -36,6 +36,8 @@ test('holdout on triplets scores (anchor, positive) as 1 and (anchor, hard negat
   const first = rows.find((r) => r.anchor === heldOut.sentence1[0])!;
   assert.deepEqual([heldOut.sentence2[0], heldOut.gold[0], heldOut.sentence2[1], heldOut.gold[1]], [first.positive, 1, first.negative, 0]);
   assert.throws(() => holdoutSplit(rows.map((r) => ({ text: r.anchor })), 'simcse-unsup', 1), (e: unknown) => e instanceof NodeUserError && /select: holdout/.test(e.message));
+  const oneLabel = pairs.map((p) => ({ ...p, label: 1 }));
+  assert.throws(() => holdoutSplit(oneLabel, 'cosine-regression', 1), /every held-out pair has the label 1/);
 });
 
 test('the trainer keeps the step the selection scores best, whatever the encoder: it only needs an embed function', async () => {
