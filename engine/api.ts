@@ -101,7 +101,7 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
       }
     } else {
       llmConfig = parsed.data;
-      const problem = usesLlm ? llmConfigProblem(llmConfig, env) : undefined;
+      const problem = usesLlm ? llmConfigProblem(llmConfig, env, { variants: graph.pipeline.variantNames }) : undefined;
       if (problem) {
         const diagnostic: Diagnostic = {
           severity: request.requireLlm ? 'error' : 'warning',
@@ -139,7 +139,7 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
   try {
     let llm: LlmProvision | undefined;
     if (prepared.usesLlm && prepared.llmConfig) {
-      const provision = await createProvision(prepared.llmConfig, store, request.env ?? process.env, request.budgetUsd, reporter);
+      const provision = await createProvision(prepared.llmConfig, store, request.env ?? process.env, request.budgetUsd, reporter, request.plan === true);
       llm = provision.provision;
       service = provision.service;
     }
@@ -177,6 +177,7 @@ async function createProvision(
   env: NodeJS.ProcessEnv,
   budgetUsd: number | undefined,
   reporter: Reporter,
+  plan: boolean,
 ): Promise<{ provision: LlmProvision; service: { close(): Promise<void> } }> {
   const { createLlmService } = await import('./llm/service.js');
   const { llmConfigProblem, llmServiceKey } = await import('./llm/config.js');
@@ -190,6 +191,13 @@ async function createProvision(
       warn: (message: string) => reporter({ type: 'log', node: 'llm', level: 'warn', message }),
     },
   });
+  try {
+    // A local model is found (a run downloads it) and hashed once, before any key names it; a plan downloads nothing.
+    await service.prepare({ download: !plan });
+  } catch (error) {
+    await service.close();
+    throw new DiagnosticError([{ severity: 'error', reason: 'llm-not-configured', message: (error as Error).message, origin: 'environment' }]);
+  }
   const provision: LlmProvision = {
     key: llmServiceKey(config),
     problem: () => llmConfigProblem(config, env),

@@ -56,15 +56,26 @@ export class ServiceClient implements LlmClient {
   }
 
   requestKey(request: LlmRequest, sample: number): ItemKey {
-    return requestKeyOf(this.provider, request, sample);
+    const provider = this.core.provider;
+    if (provider.modelKeyOf === undefined) return requestKeyOf(this.provider, request, sample);
+    const digest = provider.modelKeyOf(request.model);
+    if (digest === undefined) throw new Error(`Internal error: the key of a ${this.provider} request needs the model file of ${request.model}, which is not prepared yet`);
+    return requestKeyOf(this.provider, request, sample, digest);
   }
 
   isCached(request: LlmRequest, sample: number): boolean {
+    // A model file not found (or not downloaded) yet has no answers in the cache.
+    if (this.core.provider.modelKeyOf !== undefined && this.core.provider.modelKeyOf(request.model) === undefined) return false;
     return this.core.store.hasResponse(this.requestKey(request, sample));
   }
 
   validate(request: LlmRequest): string[] {
     const problems = this.core.provider.validate(request);
+    if (this.provider !== 'local' && (request.guidance !== undefined || request.prompt_format === 'completion')) {
+      problems.push(
+        `${request.guidance !== undefined ? 'guidance' : 'prompt_format: completion'} needs the local provider: the ${this.provider} API does not expose next-token distributions or raw completion.`,
+      );
+    }
     if (this.mode === 'batch' && this.core.batch === undefined) {
       problems.push(`mode: batch is not available with the ${this.provider} provider; use mode: online.`);
     }
@@ -91,6 +102,13 @@ export class ServiceClient implements LlmClient {
   async complete(request: LlmRequest, options: LlmCallOptions): Promise<LlmResponse> {
     const problems = this.validate(request);
     if (problems.length > 0) throw new LlmCallError('invalid-request', problems.join(' '));
+    if (this.core.provider.prepare !== undefined) {
+      try {
+        await this.core.provider.prepare(request.model, { download: true });
+      } catch (error) {
+        throw new LlmCallError('invalid-request', this.core.redact((error as Error).message));
+      }
+    }
     const key = this.requestKey(request, options.sample);
     const stored = this.core.store.getResponse(key);
     if (stored !== undefined) return { ...stored, cached: true };

@@ -2,10 +2,22 @@
  * The pipeline's top-level `llm:` section. Only provider and model change answers (they join node keys); everything
  * else is operational.
  */
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { LlmServiceKey } from './types.js';
 
 export const DEFAULT_ANTHROPIC_MODEL = 'claude-haiku-4-5';
+
+/**
+ * What `--set llm.provider=local` should point at when nothing else is said: the models docs/llm.md recommends,
+ * with their download sizes (bytes of the GGUF file), for the message a user without an API key gets.
+ */
+export const RECOMMENDED_LOCAL_MODELS = {
+  /** DINO as in the paper: a GPT-2 base LM (GPT2-XL), continued as raw text with self-debiasing. */
+  dino: { model: 'hf:mradermacher/gpt2-xl-GGUF/gpt2-xl.Q8_0.gguf', bytes: 1_749_953_760 },
+  /** MultiCSR and SynCSE: a small instruction model behind its chat template. */
+  instruct: { model: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf', bytes: 675_710_816 },
+} as const;
 
 const PriceSchema = z.strictObject({
   /** USD per million tokens. */
@@ -19,7 +31,8 @@ const PriceSchema = z.strictObject({
 export type PriceOverride = z.output<typeof PriceSchema>;
 
 export const LlmConfigSchema = z.strictObject({
-  provider: z.enum(['anthropic', 'openai-compatible']).default('anthropic'),
+  provider: z.enum(['anthropic', 'openai-compatible', 'local']).default('anthropic'),
+  /** local: a GGUF file path (relative to the working directory) or an hf:OWNER/REPO/FILE.gguf reference. */
   model: z.string().min(1).default(DEFAULT_ANTHROPIC_MODEL),
   /** Anthropic: overrides ANTHROPIC_BASE_URL. openai-compatible: required, e.g. http://localhost:8000/v1. */
   base_url: z.url().optional(),
@@ -50,6 +63,14 @@ export const LlmConfigSchema = z.strictObject({
   batch_max_requests: z.number().int().positive().max(100_000).default(100_000),
   /** Per-model price overrides in USD per million tokens, keyed by model id (or id prefix). */
   prices: z.record(z.string(), PriceSchema).optional(),
+  /** local: llama.cpp sequences (generations evaluated together in one batch; a guided call uses one per prompt). */
+  sequences: z.number().int().min(1).max(64).default(4),
+  /** local: tokens each sequence holds (prompt + answer). */
+  context_size: z.number().int().min(64).max(131_072).default(1024),
+  /** local: CPU threads for llama.cpp (default: the cores that do math). */
+  threads: z.number().int().min(1).optional(),
+  /** local: where hf: models are downloaded (default: node-llama-cpp's, ~/.node-llama-cpp/models). */
+  models_dir: z.string().optional(),
 });
 
 export type LlmConfig = z.output<typeof LlmConfigSchema>;
@@ -64,14 +85,27 @@ export function apiKeyEnvName(config: LlmConfig): string | undefined {
   return config.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined;
 }
 
+export interface ConfigProblemContext {
+  /** The pipeline's variants: a `local` one is named as the way to run without a key. */
+  variants?: readonly string[];
+}
+
 /** Why this configuration cannot make calls in this environment, or undefined when it can. */
-export function llmConfigProblem(config: LlmConfig, env: NodeJS.ProcessEnv): string | undefined {
+export function llmConfigProblem(config: LlmConfig, env: NodeJS.ProcessEnv, context: ConfigProblemContext = {}): string | undefined {
   const keyEnv = apiKeyEnvName(config);
+  if (config.provider === 'local') {
+    if (config.model.startsWith('hf:')) return undefined;
+    if (!existsSync(config.model)) {
+      return `llm.model ${config.model} is not a file (the local provider needs a GGUF file path or an hf:OWNER/REPO/FILE.gguf reference).`;
+    }
+    return undefined;
+  }
   if (config.provider === 'anthropic') {
     if (keyEnv !== undefined && !nonEmpty(env[keyEnv]) && !nonEmpty(env.ANTHROPIC_AUTH_TOKEN)) {
       return (
         `No LLM is configured: set ${keyEnv} (and ANTHROPIC_BASE_URL for a compatible endpoint), ` +
-        'or run with --set llm.provider=openai-compatible --set llm.base_url=http://…'
+        'or run with --set llm.provider=openai-compatible --set llm.base_url=http://…; or, without any key, on this machine: ' +
+        localWayForward(context)
       );
     }
     return undefined;
@@ -83,6 +117,15 @@ export function llmConfigProblem(config: LlmConfig, env: NodeJS.ProcessEnv): str
     return `llm.api_key_env names ${config.api_key_env}, but that environment variable is not set.`;
   }
   return undefined;
+}
+
+function localWayForward(context: ConfigProblemContext): string {
+  const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(2)} GB`;
+  const { dino, instruct } = RECOMMENDED_LOCAL_MODELS;
+  if (context.variants?.includes('local')) {
+    return `add --variant local (downloads its GGUF model once: ${dino.model}, ${gb(dino.bytes)}, for DINO; ${instruct.model}, ${gb(instruct.bytes)}, otherwise; see docs/llm.md).`;
+  }
+  return `--set llm.provider=local --set llm.model=${instruct.model} (downloaded once, ${gb(instruct.bytes)}; see docs/llm.md).`;
 }
 
 function nonEmpty(value: string | undefined): value is string {

@@ -71,6 +71,14 @@ export interface OnlineProvider {
   send(request: LlmRequest, options: SendOptions): Promise<ProviderReply>;
   /** Problems with the request's parameters for this provider, as user messages. */
   validate(request: LlmRequest): string[];
+  /**
+   * Providers that run a model file (local): the key material naming the model's weights, i.e. the file's sha256,
+   * which replaces the model name in request keys. Undefined until `prepare` has found the file.
+   */
+  modelKeyOf?(model: string): string | undefined;
+  /** Finds the model file (and with `download`, fetches it) before keys are computed. */
+  prepare?(model: string, options: { download: boolean }): Promise<void>;
+  close?(): Promise<void>;
 }
 
 export type BatchItemOutcome =

@@ -9,6 +9,7 @@ import { LlmStore, type StoredResponse } from './llm-store.js';
 import { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
 import { AnthropicProvider } from './providers/anthropic.js';
+import { LocalProvider } from './providers/local.js';
 import { OpenAiCompatibleProvider } from './providers/openai-compatible.js';
 import { makeRedactor } from './redact.js';
 import { RequestPool, type PoolStats } from './request-pool.js';
@@ -26,6 +27,11 @@ export interface LlmService {
   spentThisRunUsd(): number;
   /** Admission-control counters per model (429s seen, pause time, current pace). */
   poolStats(): Record<string, PoolStats>;
+  /**
+   * Local provider: finds the configured model file (downloading an hf: reference when `download`) and hashes it,
+   * so request keys (and `plan`'s cache look-ups) can name it. Other providers: nothing to do.
+   */
+  prepare(options: { download: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,7 +58,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
   const redact = makeRedactor([apiKey, nonEmpty(env.ANTHROPIC_AUTH_TOKEN)]);
   const store = new LlmStore(opts.store, opts.leaseStaleMs);
   const prices = new PriceTable(config.prices);
-  if (prices.priceOf(config.model) === undefined) {
+  if (config.provider !== 'local' && prices.priceOf(config.model) === undefined) {
     log.warn(`No price is known for model ${config.model}; its calls are counted at 0 USD (set llm.prices to fix).`);
   }
 
@@ -66,6 +72,14 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       apiVersion: config.anthropic_version,
     });
     provider = batchProvider;
+  } else if (config.provider === 'local') {
+    provider = new LocalProvider({
+      sequences: config.sequences,
+      contextSize: config.context_size,
+      ...(config.threads === undefined ? {} : { threads: config.threads }),
+      ...(config.models_dir === undefined ? {} : { modelsDir: config.models_dir }),
+      log,
+    });
   } else {
     if (config.base_url === undefined) throw new Error('The openai-compatible provider needs llm.base_url.');
     provider = new OpenAiCompatibleProvider({ baseUrl: config.base_url, apiKey });
@@ -141,9 +155,13 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
     spendByNode: () => store.spendByNode(),
     spentThisRunUsd: () => budget.spentUsd,
     poolStats: () => Object.fromEntries([...pools].map(([model, pool]) => [model, pool.snapshot()])),
+    async prepare({ download }) {
+      await provider.prepare?.(config.model, { download });
+    },
     async close() {
       clearInterval(heartbeat);
       await batch?.close();
+      await provider.close?.();
       for (const pool of pools.values()) pool.close();
       store.close();
     },

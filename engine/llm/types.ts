@@ -4,7 +4,7 @@
  */
 import type { Digest, ItemKey, JsonObject } from '../json.js';
 
-export type ProviderName = 'anthropic' | 'openai-compatible';
+export type ProviderName = 'anthropic' | 'openai-compatible' | 'local';
 export type CallMode = 'online' | 'batch';
 
 export interface ChatMessage {
@@ -32,7 +32,29 @@ export interface LlmRequest {
   stop?: string[];
   /** Mark the system prompt and few-shot turns for prompt caching (anthropic); not part of the answer distribution. */
   cache_prefix?: boolean;
+  /**
+   * local only. chat (default): the messages go through the model's chat template. completion: the single user
+   * message is the raw text the model continues (DINO's prompts for a base LM), with no template and no system.
+   */
+  prompt_format?: 'chat' | 'completion';
+  /** local only: token-level guidance with extra prompts evaluated beside this one (engine/llm/guidance.ts). */
+  guidance?: RequestGuidance;
 }
+
+/** A prompt evaluated beside the request's own, in the same format (chat template or raw completion). */
+export interface GuidancePrompt {
+  system?: string;
+  messages: ChatMessage[];
+}
+
+/**
+ * self-debias: DINO's self-debiasing against the counter-label prompts (decay λ, floor ε).
+ * contrastive: MultiCSR's l − ω·l̂ with l̂ from the contrast prompt (the opposite instruction).
+ * The extra prompts are part of the request, so they are part of its cache key.
+ */
+export type RequestGuidance =
+  | { type: 'self-debias'; decay: number; epsilon: number; counter_prompts: GuidancePrompt[] }
+  | { type: 'contrastive'; omega: number; contrast_prompt: GuidancePrompt };
 
 export interface LlmUsage {
   input_tokens: number;
