@@ -19,7 +19,8 @@ import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/ll
 import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
 import { buildSyncseRequest, readSyncsePool } from './prompts/syncse.js';
-import { buildDinoRequest, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
+import { buildDinoRequest, counterLabelProblems, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
+import { ContrastiveGuidance, PromptFormat, SelfDebiasGuidance } from './prompts/guidance.js';
 import { buildMulticsrRequest } from './prompts/multicsr.js';
 import { textsOf } from './prompts/rows.js';
 
@@ -72,6 +73,8 @@ const MulticsrParams = z.strictObject({
     .string()
     .optional()
     .default('Reply with the requested sentence only, without quotes or explanations.'),
+  /** local provider: contrastive decoding, each instruction against the opposite one (MultiCSR stage 1). */
+  guidance: ContrastiveGuidance.optional(),
 });
 
 const DinoX2Params = z.strictObject({
@@ -88,6 +91,10 @@ const DinoX2Params = z.strictObject({
   /** DINO cut outputs at 40 tokens; a little more room keeps chat models from being cut off. */
   max_tokens: z.number().int().min(8).max(1024).default(64),
   ...DinoOutputParams,
+  /** local provider: completion continues the instruction as raw text (a base LM, as DINO), cut at the closing quote. */
+  prompt_format: PromptFormat,
+  /** local provider: self-debiasing against each label's counter_labels in the spec. */
+  guidance: SelfDebiasGuidance.optional(),
 });
 
 export const AnnotateParams = z.discriminatedUnion('recipe', [SyncseParams, MulticsrParams, DinoX2Params]);
@@ -167,12 +174,19 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
   const ent = readMulticsrTemplate(ctx, p.entailment, 'entailment');
   const con = readMulticsrTemplate(ctx, p.contradiction, 'contradiction');
   const llm = client(ctx, p.model);
-  const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, max_tokens: p.max_tokens, system: p.system };
+  const s = {
+    model: llm.model,
+    temperature: p.temperature ?? undefined,
+    top_p: p.top_p ?? undefined,
+    max_tokens: p.max_tokens,
+    system: p.system,
+    ...(p.guidance === undefined ? {} : { contrastive: { omega: p.guidance.omega } }),
+  };
   const items = sentenceItems(rows, p.samples).map((item) => ({
     ...item,
     calls: [
-      { request: buildMulticsrRequest(ent, item.text, s), sample: item.sample },
-      { request: buildMulticsrRequest(con, item.text, s), sample: item.sample },
+      { request: buildMulticsrRequest(ent, item.text, s, con), sample: item.sample },
+      { request: buildMulticsrRequest(con, item.text, s, ent), sample: item.sample },
     ],
   }));
   return {
@@ -195,8 +209,18 @@ function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: 
   for (const [i, l] of spec.labels.entries()) {
     if (!l.instruction.includes('{x1}')) throw new NodeUserError(`${p.spec}: labels[${i}].instruction has no {x1} placeholder`, ['spec']);
   }
+  const counterProblems = counterLabelProblems(spec);
+  if (counterProblems.length > 0) throw new NodeUserError(`${p.spec}: ${counterProblems.join('; ')}`, ['spec']);
   const llm = client(ctx, p.model);
-  const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, top_k: p.top_k, max_tokens: p.max_tokens };
+  const s = {
+    model: llm.model,
+    temperature: p.temperature ?? undefined,
+    top_p: p.top_p ?? undefined,
+    top_k: p.top_k,
+    max_tokens: p.max_tokens,
+    prompt_format: p.prompt_format,
+    ...(p.guidance === undefined ? {} : { self_debias: { decay: p.guidance.decay, epsilon: p.guidance.epsilon } }),
+  };
   const texts = textsOf(rows, 'text', 'sentences');
   // One item per (x1, label, sample): a failed sample loses one pair, not the whole x1.
   const items = texts.flatMap((x1) =>

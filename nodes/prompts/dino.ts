@@ -28,7 +28,14 @@ export const DinoSpecFile = z.strictObject({
   task: z.string(),
   system: z.string().optional(),
   labels: z
-    .array(z.strictObject({ label: z.number().min(0).max(1), instruction: z.string().min(1) }))
+    .array(
+      z.strictObject({
+        label: z.number().min(0).max(1),
+        instruction: z.string().min(1),
+        /** DINO's counter_labels: the labels whose instructions this one is self-debiased against (local provider). */
+        counter_labels: z.array(z.number().min(0).max(1)).optional(),
+      }),
+    )
     .min(1),
 });
 export type DinoSpec = z.output<typeof DinoSpecFile>;
@@ -43,17 +50,51 @@ export interface DinoSampling {
   top_p?: number;
   top_k?: number;
   max_tokens: number;
+  /** completion (local provider): the instruction is raw text for a base LM, cut at the closing quote. */
+  prompt_format?: 'chat' | 'completion';
+  /** Self-debiasing against the label's counter-labels (local provider). */
+  self_debias?: { decay: number; epsilon: number };
+}
+
+function fill(instruction: string, x1: string | undefined): string {
+  return x1 === undefined ? instruction : instruction.split('{x1}').join(x1);
 }
 
 export function buildDinoRequest(spec: DinoSpec, instruction: string, x1: string | undefined, s: DinoSampling): LlmRequest {
-  const content = x1 === undefined ? instruction : instruction.split('{x1}').join(x1);
+  const completion = s.prompt_format === 'completion';
+  const label = spec.labels.find((l) => l.instruction === instruction);
+  const counters = s.self_debias === undefined ? [] : (label?.counter_labels ?? []).map((c) => spec.labels.find((l) => l.label === c)!);
   return compactRequest({
     model: s.model,
-    system: spec.system,
-    messages: [{ role: 'user', content }],
+    // A base LM continues the text itself; DINO's prompts had no system line.
+    system: completion ? undefined : spec.system,
+    messages: [{ role: 'user', content: fill(instruction, x1) }],
     max_tokens: s.max_tokens,
     temperature: s.temperature,
     top_p: s.top_p,
     top_k: s.top_k,
+    // The answer ends at the quote that closes the sentence the prompt opened; the rest is dropped (as DINO did).
+    stop: completion ? ['"'] : undefined,
+    prompt_format: completion ? 'completion' : undefined,
+    guidance:
+      s.self_debias === undefined || counters.length === 0
+        ? undefined
+        : {
+            type: 'self-debias',
+            decay: s.self_debias.decay,
+            epsilon: s.self_debias.epsilon,
+            counter_prompts: counters.map((c) => ({
+              ...(completion || spec.system === undefined ? {} : { system: spec.system }),
+              messages: [{ role: 'user' as const, content: fill(c.instruction, x1) }],
+            })),
+          },
   });
+}
+
+/** Problems with the spec's counter_labels (each must name another label of the spec), as messages. */
+export function counterLabelProblems(spec: DinoSpec): string[] {
+  const labels = new Set(spec.labels.map((l) => l.label));
+  return spec.labels.flatMap((l, i) =>
+    (l.counter_labels ?? []).filter((c) => !labels.has(c) || c === l.label).map((c) => `labels[${i}].counter_labels: ${c} is not another label of the spec`),
+  );
 }

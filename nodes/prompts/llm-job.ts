@@ -53,7 +53,12 @@ export function estimateJob<I, R extends Json>(job: LlmJob<I, R>): NodeEstimate 
     inputTokens: cost.inputTokens,
     outputTokens: cost.outputTokens,
     costUsd: cost.costUsd,
-    note: [`${cost.requests} LLM requests to send`, ...(job.notes ?? [])].join('; '),
+    note: [
+      job.llm.provider === 'local'
+        ? `${cost.requests} local generations, about ${cost.outputTokens} tokens to generate`
+        : `${cost.requests} LLM requests to send`,
+      ...(job.notes ?? []),
+    ].join('; '),
   };
 }
 

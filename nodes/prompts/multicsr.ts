@@ -13,15 +13,27 @@ export interface MulticsrSampling {
   top_p?: number;
   max_tokens: number;
   system?: string;
+  /** Contrastive decoding against the opposite instruction (local provider). */
+  contrastive?: { omega: number };
 }
 
-export function buildMulticsrRequest(template: string, sentence: string, s: MulticsrSampling): LlmRequest {
+/** `opposite`: the other instruction's template (contradiction for entailment and back), the contrast prompt. */
+export function buildMulticsrRequest(template: string, sentence: string, s: MulticsrSampling, opposite?: string): LlmRequest {
+  const fill = (t: string): string => t.split('{sentence}').join(sentence);
   return compactRequest({
     model: s.model,
     system: s.system,
-    messages: [{ role: 'user', content: template.split('{sentence}').join(sentence) }],
+    messages: [{ role: 'user', content: fill(template) }],
     max_tokens: s.max_tokens,
     temperature: s.temperature,
     top_p: s.top_p,
+    guidance:
+      s.contrastive === undefined || opposite === undefined
+        ? undefined
+        : {
+            type: 'contrastive',
+            omega: s.contrastive.omega,
+            contrast_prompt: { ...(s.system === undefined ? {} : { system: s.system }), messages: [{ role: 'user', content: fill(opposite) }] },
+          },
   });
 }

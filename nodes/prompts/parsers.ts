@@ -89,7 +89,7 @@ export function dinoParserKey(rules: DinoOutputRules): string {
 /**
  * DINO continuation: the prompt ends inside `Sentence 2: "`, so the answer is the text up to the closing quote.
  * Chat models sometimes restate the label or reopen the quote; both are tolerated. As in DINO, a reply that never
- * closes the quote is dropped, and so is one with a newline before the quote, unless `rules` keep them.
+ * closes the quote (and did not stop at the stop string '"') is dropped, and so is one with a newline before the quote, unless `rules` keep them.
  */
 export function parseDinoContinuation(response: Pick<LlmResponse, 'text' | 'stopReason'>, label = 'Sentence 2', rules: DinoOutputRules = DINO_DEFAULT_RULES): string {
   const text = checkReply(response);
@@ -97,7 +97,9 @@ export function parseDinoContinuation(response: Pick<LlmResponse, 'text' | 'stop
   s = s.replace(/^["\u201c]/, '');
   const close = s.search(/["\u201d]/);
   if (close >= 0) s = s.slice(0, close);
-  else if (!rules.keepWithoutClosingQuote) throw new ParseFailure('no closing quote');
+  // A reply that ended at a stop string ended at the closing quote: DINO's requests on the local provider stop at
+  // '"', and the text comes back cut before it (chat requests carry no stop strings).
+  else if (!rules.keepWithoutClosingQuote && response.stopReason !== 'stop_sequence') throw new ParseFailure('no closing quote');
   if (s.includes('\n') && !rules.allowNewlines) throw new ParseFailure('newline before the closing quote');
   s = s.trim();
   if (s === '') throw new ParseFailure('empty sentence before the closing quote');

@@ -116,7 +116,7 @@ export class LocalProvider implements OnlineProvider {
     }
     const { resolveModelFile } = await import('node-llama-cpp');
     let lastReport = 0;
-    const path = await resolveModelFile(model, {
+    const resolving = resolveModelFile(model, {
       ...(this.options.modelsDir === undefined ? {} : { directory: this.options.modelsDir }),
       download: download ? 'auto' : false,
       cli: false,
@@ -126,7 +126,9 @@ export class LocalProvider implements OnlineProvider {
         this.options.log.info(`downloading ${model}: ${(downloadedSize / 1e6).toFixed(0)} of ${(totalSize / 1e6).toFixed(0)} MB`);
       },
     });
-    return existsSync(path) ? fileDigest(path) : undefined;
+    // Without download (plan), a model not fetched yet is simply absent: nothing can be cached for it.
+    const path = download ? await resolving : await resolving.catch(() => undefined);
+    return path !== undefined && existsSync(path) ? fileDigest(path) : undefined;
   }
 
   validate(request: LlmRequest): string[] {
