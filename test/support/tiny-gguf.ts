@@ -24,6 +24,11 @@ export interface TinyGgufOptions {
   words?: readonly string[];
   /** Scale of the output projection: larger gives peakier next-token distributions. */
   outputScale?: number;
+  /**
+   * Makes one token (e.g. the closing quote DINO stops at) likely at every step: a constant feature in every token
+   * embedding survives to the last layer and only this token's output row reads it, adding about `logit` to its score.
+   */
+  boost?: { token: string; logit: number };
 }
 
 const GGUF_MAGIC = 0x46554747;
@@ -202,16 +207,31 @@ export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): { by
     return data;
   };
   const ones = (count: number): Float32Array => new Float32Array(count).fill(1);
+  const tokenEmbeddings = weights(embedding * vocabularySize, 1);
+  const output = weights(embedding * vocabularySize, outputScale / Math.sqrt(embedding));
+  if (options.boost !== undefined) {
+    const boosted = vocabulary.tokens.indexOf(options.boost.token);
+    if (boosted < 0) throw new Error(`tiny GGUF: no token ${JSON.stringify(options.boost.token)} in the vocabulary`);
+    const constant = 4;
+    // Row-major [vocabulary][embedding]: dimension 0 of every embedding is the constant; RMS normalization then
+    // leaves it near constant / rms, and only the boosted token's output row weighs it.
+    const rms = Math.sqrt((constant * constant + (embedding - 1) / 3) / embedding);
+    for (let t = 0; t < vocabularySize; t++) {
+      tokenEmbeddings[t * embedding] = constant;
+      output[t * embedding] = t === boosted ? options.boost.logit / (constant / rms) : 0;
+    }
+  }
   const tensors: Tensor[] = [
-    { name: 'token_embd.weight', dims: [embedding, vocabularySize], data: weights(embedding * vocabularySize, 1) },
+    { name: 'token_embd.weight', dims: [embedding, vocabularySize], data: tokenEmbeddings },
     { name: 'output_norm.weight', dims: [embedding], data: ones(embedding) },
-    {
-      name: 'output.weight',
-      dims: [embedding, vocabularySize],
-      data: weights(embedding * vocabularySize, outputScale / Math.sqrt(embedding)),
-    },
+    { name: 'output.weight', dims: [embedding, vocabularySize], data: output },
   ];
   const projection = 1 / Math.sqrt(embedding);
+  /** With a boost, layers never write dimension 0 of the residual stream, so the constant reaches the output intact. */
+  const keepDimension0 = (data: Float32Array, inputs: number): Float32Array => {
+    if (options.boost !== undefined) data.fill(0, 0, inputs);
+    return data;
+  };
   for (let layer = 0; layer < layers; layer++) {
     const p = `blk.${layer}.`;
     tensors.push(
@@ -222,7 +242,7 @@ export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): { by
       {
         name: `${p}attn_output.weight`,
         dims: [embedding, embedding],
-        data: weights(embedding * embedding, projection),
+        data: keepDimension0(weights(embedding * embedding, projection), embedding),
       },
       { name: `${p}ffn_norm.weight`, dims: [embedding], data: ones(embedding) },
       {
@@ -238,7 +258,7 @@ export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): { by
       {
         name: `${p}ffn_down.weight`,
         dims: [feedForward, embedding],
-        data: weights(embedding * feedForward, 1 / Math.sqrt(feedForward)),
+        data: keepDimension0(weights(embedding * feedForward, 1 / Math.sqrt(feedForward)), feedForward),
       },
     );
   }
