@@ -22,6 +22,8 @@ export interface TinyGgufOptions {
   seed?: number;
   /** Extra word pieces beyond the built-in list (each gets a "▁" prefixed and a bare form). */
   words?: readonly string[];
+  /** Pads the vocabulary with synthetic pieces up to this size (a realistic output layer, e.g. GPT-2's 50,257). */
+  vocabularySize?: number;
   /** Scale of the output projection: larger gives peakier next-token distributions. */
   outputScale?: number;
   /**
@@ -167,6 +169,11 @@ export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): { by
   const outputScale = options.outputScale ?? 1;
   const rand = random(options.seed ?? 1);
   const vocabulary = tinyVocabulary(options.words);
+  for (let i = 0; vocabulary.tokens.length < (options.vocabularySize ?? 0); i++) {
+    vocabulary.tokens.push(`▁zz${i.toString(36)}`);
+    vocabulary.types.push(1);
+    vocabulary.scores.push(-100 - i * 1e-4);
+  }
   const vocabularySize = vocabulary.tokens.length;
 
   const metadata: [string, MetadataValue][] = [
