@@ -78,6 +78,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       contextSize: config.context_size,
       ...(config.threads === undefined ? {} : { threads: config.threads }),
       ...(config.models_dir === undefined ? {} : { modelsDir: config.models_dir }),
+      ...(nonEmpty(env.HF_ENDPOINT) === undefined ? {} : { hfEndpoint: env.HF_ENDPOINT }),
       log,
     });
   } else {

@@ -5,7 +5,9 @@
  * guidance arithmetic applied to distributions read from llama.cpp directly.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -202,6 +204,60 @@ describe('local provider (llama.cpp) on a tiny GGUF', () => {
     assert.equal((await client.complete(sampled, { sample: 3 })).text, (await other.complete(sampled, { sample: 3 })).text);
     await context.dispose();
     await model.dispose();
+  });
+
+  it('resolves an hf: reference from the hub file URL once into models_dir; plan before that downloads nothing', async () => {
+    const body = readFileSync(modelPath);
+    const requests: string[] = [];
+    const hub = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      if (!req.url?.startsWith('/owner/tiny-GGUF/resolve/main/tiny.gguf')) {
+        res.writeHead(404).end('{"error":"Entry not found"}');
+        return;
+      }
+      const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
+      const start = range ? Number(range[1]) : 0;
+      const end = range && range[2] !== '' ? Number(range[2]) : body.length - 1;
+      res.writeHead(range ? 206 : 200, {
+        'content-length': end - start + 1,
+        'accept-ranges': 'bytes',
+        'content-type': 'application/octet-stream',
+        ...(range ? { 'content-range': `bytes ${start}-${end}/${body.length}` } : {}),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
+    });
+    await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+    try {
+      const models = join(dir, 'models');
+      const cache = tempCache();
+      const config = LlmConfigSchema.parse({ provider: 'local', model: 'hf:owner/tiny-GGUF/tiny.gguf', models_dir: models, threads: 1, context_size: 256 });
+      const env = { HF_ENDPOINT: `http://127.0.0.1:${(hub.address() as AddressInfo).port}/` };
+      const planning = createLlmService({ config, store: cache.store, env, log: capturingLogger() });
+      await planning.prepare({ download: false });
+      const request = completion(DINO_1, 'hf:owner/tiny-GGUF/tiny.gguf');
+      assert.equal(planning.client('n').isCached(request, 0), false);
+      assert.equal(requests.length, 0, 'plan asks the hub nothing');
+      await planning.close();
+
+      const running = createLlmService({ config, store: cache.store, env, log: capturingLogger() });
+      open.push({ service: running, cache });
+      await running.prepare({ download: true });
+      assert.ok(requests.length >= 1 && requests.every((r) => r.startsWith('GET /owner/tiny-GGUF/resolve/main/tiny.gguf')), requests.join(', '));
+      const answer = await running.client('n').complete(request, { sample: 0 });
+      // The same file as the local path: the same key, so the answer generated from the path is the same text.
+      const local = (await localService()).service.client('n');
+      assert.equal(local.requestKey(completion(DINO_1, modelPath), 0), running.client('n').requestKey(request, 0));
+      assert.equal((await local.complete(completion(DINO_1, modelPath), { sample: 0 })).text, answer.text);
+      // Downloaded once: a new service finds the file without asking the hub.
+      const seen = requests.length;
+      const again = createLlmService({ config, store: cache.store, env, log: capturingLogger() });
+      await again.prepare({ download: true });
+      assert.equal(again.client('n').isCached(request, 0), true);
+      assert.equal(requests.length, seen);
+      await again.close();
+    } finally {
+      hub.close();
+    }
   });
 
   it('is refused by chat APIs, and a missing file is a configuration problem', async () => {

@@ -30,6 +30,8 @@ export interface LocalProviderOptions {
   threads?: number;
   /** Download folder for hf: references (default: node-llama-cpp's). */
   modelsDir?: string;
+  /** The Hugging Face endpoint hf: references resolve against (HF_ENDPOINT; default huggingface.co). */
+  hfEndpoint?: string;
   log: { info(message: string): void; warn(message: string): void };
 }
 
@@ -120,6 +122,7 @@ export class LocalProvider implements OnlineProvider {
       ...(this.options.modelsDir === undefined ? {} : { directory: this.options.modelsDir }),
       download: download ? 'auto' : false,
       cli: false,
+      ...(this.options.hfEndpoint === undefined ? {} : { endpoints: { huggingFace: this.options.hfEndpoint } }),
       onProgress: ({ totalSize, downloadedSize }) => {
         if (Date.now() - lastReport < 5_000) return;
         lastReport = Date.now();
