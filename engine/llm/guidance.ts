@@ -60,16 +60,31 @@ export function withTemperature(p: Distribution, temperature: number): Distribut
   return normalize(out);
 }
 
-/** Token ids by descending probability; ties by ascending id, so the order is deterministic. */
+/** Token ids with nonzero probability, by descending probability; ties by ascending id, so the order is deterministic. */
 function ranked(p: Distribution): number[] {
-  const ids = Array.from({ length: p.length }, (_, i) => i);
+  const ids: number[] = [];
+  for (let i = 0; i < p.length; i++) if (p[i]! > 0) ids.push(i);
   return ids.sort((a, b) => p[b]! - p[a]! || a - b);
+}
+
+/** The k-th largest probability, by one pass keeping the k largest seen (k is small: DINO's 5). */
+function kthLargest(p: Distribution, k: number): number {
+  const top: number[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const x = p[i]!;
+    if (top.length === k && x <= top[k - 1]!) continue;
+    let at = top.length;
+    while (at > 0 && top[at - 1]! < x) at--;
+    top.splice(at, 0, x);
+    if (top.length > k) top.pop();
+  }
+  return top[top.length - 1]!;
 }
 
 /** Keeps the k most likely tokens (and any tied with the k-th, as Hugging Face does), renormalized. */
 export function topK(p: Distribution, k: number): Distribution {
   if (k >= p.length) return p;
-  const threshold = p[ranked(p)[k - 1]!]!;
+  const threshold = kthLargest(p, k);
   const out = new Float64Array(p.length);
   for (let i = 0; i < p.length; i++) if (p[i]! >= threshold) out[i] = p[i]!;
   return normalize(out);
@@ -86,6 +101,12 @@ export function topP(p: Distribution, top: number): Distribution {
     mass += p[id]!;
   }
   return normalize(out);
+}
+
+function argmax(p: Distribution): number {
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
+  return best;
 }
 
 export interface SamplingParameters {
@@ -108,7 +129,7 @@ export function samplingDistribution(p: Distribution, s: SamplingParameters): Di
  * passes `u` ∈ [0, 1).
  */
 export function sampleToken(p: Distribution, s: SamplingParameters, u: number): number {
-  if (s.temperature === 0) return ranked(p)[0]!;
+  if (s.temperature === 0) return argmax(p);
   const q = samplingDistribution(p, s);
   let mass = 0;
   let last = 0;
