@@ -9,13 +9,15 @@
  *   guided: self-debiasing with two counter-label prompts, so three prompts per step evaluated as three sequences of
  *           one batch, the full distributions read back and combined in JavaScript, one token appended to all.
  * guided_cost_ratio = (plain tokens/s) / (guided tokens/s); the target is at most prompts_per_step (3), which holds
- * only when the three sequences are evaluated together rather than one after another.
+ * only when the three sequences are evaluated together rather than one after another. The same ratio is given for
+ * decoding alone (guided_decode_cost_ratio: where batching pays) and for the prompt evaluation alone
+ * (guided_prefill_cost_ratio: three prompts are three times the tokens). Plain and guided calls alternate.
  * The last stdout line is one JSON object (the realistic model's figures at top level, each model's under `models`).
  * BENCH_LOCAL_THREADS (default 1), BENCH_LOCAL_CALLS (default 6), BENCH_LOCAL_TOKENS (default 32),
  * BENCH_LOCAL_MODELS (tiny,realistic).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalProvider } from '../engine/llm/providers/local.js';
 import type { LlmRequest } from '../engine/llm/types.js';
@@ -39,6 +41,10 @@ interface Figures {
   guided_tokens_per_s: number;
   prompts_per_step: number;
   guided_cost_ratio: number;
+  plain_decode_tokens_per_s: number;
+  guided_decode_tokens_per_s: number;
+  guided_decode_cost_ratio: number;
+  guided_prefill_cost_ratio: number;
   plain_tokens: number;
   guided_tokens: number;
   model_bytes: number;
@@ -78,27 +84,37 @@ async function measure(name: string, dir: string): Promise<Figures> {
   };
   // Warm-up: loads the model and the context.
   await provider.send(request(0, false), { timeoutMs: 0, requestKey: 'ff' });
-  const run = async (guided: boolean): Promise<{ tokens: number; seconds: number }> => {
-    let tokens = 0;
-    started = performance.now();
-    for (let i = 0; i < CALLS; i++) {
-      const reply = await provider.send(request(i, guided), { timeoutMs: 0, requestKey: (i * 7919).toString(16).padStart(8, '0') });
-      tokens += reply.usage.output_tokens;
-    }
-    return { tokens, seconds: (performance.now() - started) / 1000 };
+  // Plain and guided calls alternate, so a change in machine load affects both alike. Calls with max_tokens 1 measure
+  // the prompt evaluation (prefill) alone; the rest of a call's time is decoding.
+  const totals = { plain: { tokens: 0, s: 0, prefillS: 0 }, guided: { tokens: 0, s: 0, prefillS: 0 } };
+  const timed = async (r: LlmRequest, key: string): Promise<{ tokens: number; s: number }> => {
+    const t = performance.now();
+    const reply = await provider.send(r, { timeoutMs: 0, requestKey: key });
+    return { tokens: reply.usage.output_tokens, s: (performance.now() - t) / 1000 };
   };
-  const plain = await run(false);
-  const guided = await run(true);
+  for (let i = 0; i < CALLS; i++) {
+    const key = (i * 7919 + 1).toString(16).padStart(8, '0');
+    for (const mode of ['plain', 'guided'] as const) {
+      const full = await timed(request(i, mode === 'guided'), key);
+      totals[mode].tokens += full.tokens;
+      totals[mode].s += full.s;
+      totals[mode].prefillS += (await timed({ ...request(i, mode === 'guided'), max_tokens: 1 }, key)).s;
+    }
+  }
   await provider.close();
-  const plainRate = plain.tokens / plain.seconds;
-  const guidedRate = guided.tokens / guided.seconds;
+  const rate = (t: { tokens: number; s: number }) => t.tokens / t.s;
+  const decodeRate = (t: { tokens: number; s: number; prefillS: number }) => (t.tokens - CALLS) / (t.s - t.prefillS);
   return {
-    plain_tokens_per_s: round(plainRate),
-    guided_tokens_per_s: round(guidedRate),
+    plain_tokens_per_s: round(rate(totals.plain)),
+    guided_tokens_per_s: round(rate(totals.guided)),
     prompts_per_step: 3,
-    guided_cost_ratio: round(plainRate / guidedRate),
-    plain_tokens: plain.tokens,
-    guided_tokens: guided.tokens,
+    guided_cost_ratio: round(rate(totals.plain) / rate(totals.guided)),
+    plain_decode_tokens_per_s: round(decodeRate(totals.plain)),
+    guided_decode_tokens_per_s: round(decodeRate(totals.guided)),
+    guided_decode_cost_ratio: round(decodeRate(totals.plain) / decodeRate(totals.guided)),
+    guided_prefill_cost_ratio: round(totals.guided.prefillS / totals.plain.prefillS),
+    plain_tokens: totals.plain.tokens,
+    guided_tokens: totals.guided.tokens,
     model_bytes: bytes,
     write_s: round(writeS),
   };
@@ -122,6 +138,9 @@ try {
       guided_tokens_per_s: headline.guided_tokens_per_s,
       prompts_per_step: headline.prompts_per_step,
       guided_cost_ratio: headline.guided_cost_ratio,
+      guided_decode_cost_ratio: headline.guided_decode_cost_ratio,
+      guided_prefill_cost_ratio: headline.guided_prefill_cost_ratio,
+      load_average_1m: round(loadavg()[0]!),
       threads: THREADS,
       calls: CALLS,
       tokens_per_call: TOKENS,
