@@ -18,7 +18,8 @@ import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js'
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
 import { readStringList, readYamlFile } from './prompts/files.js';
 import { buildScratchRequest, checkTemplates, readGenres, templateSets, TemplatesFile, type Genre } from './prompts/scratch.js';
-import { buildDinoRequest, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
+import { buildDinoRequest, counterLabelProblems, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
+import { PromptFormat, SelfDebiasGuidance } from './prompts/guidance.js';
 
 const RECIPE_VERSIONS = Object.freeze({ 'syncse-scratch': 1, 'dino-x1': 1 });
 /** SynCSE's value, used for openai-compatible providers when the param is "auto". */
@@ -70,6 +71,10 @@ const DinoX1Params = z.strictObject({
   top_k: z.number().int().min(1).optional(),
   max_tokens: z.number().int().min(8).max(1024).default(64),
   ...DinoOutputParams,
+  /** local provider: completion continues the instruction as raw text (a base LM, as DINO), cut at the closing quote. */
+  prompt_format: PromptFormat,
+  /** local provider: self-debiasing against each label's counter_labels in the spec (none in sts-x1.yaml). */
+  guidance: SelfDebiasGuidance.optional(),
 });
 
 export const GenerateParams = z.discriminatedUnion('recipe', [ScratchParams, DinoX1Params]);
@@ -167,7 +172,17 @@ function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: 
   const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
   const rules = dinoOutputRules(p);
   const llm = client(ctx, p.model);
-  const s = { model: llm.model, temperature: p.temperature ?? undefined, top_p: p.top_p ?? undefined, top_k: p.top_k, max_tokens: p.max_tokens };
+  const counterProblems = counterLabelProblems(spec);
+  if (counterProblems.length > 0) throw new NodeUserError(`${p.spec}: ${counterProblems.join('; ')}`, ['spec']);
+  const s = {
+    model: llm.model,
+    temperature: p.temperature ?? undefined,
+    top_p: p.top_p ?? undefined,
+    top_k: p.top_k,
+    max_tokens: p.max_tokens,
+    prompt_format: p.prompt_format,
+    ...(p.guidance === undefined ? {} : { self_debias: { decay: p.guidance.decay, epsilon: p.guidance.epsilon } }),
+  };
   const items = spec.labels.flatMap((l) =>
     Array.from({ length: p.calls_per_label }, (_, sample) => ({ label: l.label, call: { request: buildDinoRequest(spec, l.instruction, undefined, s), sample } })),
   );

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { annotate } from '../../nodes/annotate.js';
+import { generate } from '../../nodes/generate.js';
 import { FakeLlmClient, fakeContext, rowsValue, runNode } from './fake-context.js';
 import { pipelinesDir } from './paths.js';
 
@@ -72,4 +73,20 @@ test('multicsr contrastive: entailment against contradiction and back, with the 
   assert.ok(entailment.messages[0]!.content.includes('entailment with'));
   const [plain] = await requestsOf({ recipe: 'multicsr' });
   assert.equal(plain!.guidance, undefined);
+});
+
+test('generate dino-x1 local: the x1 instructions as raw completion, cut at the quote', async () => {
+  const client = new FakeLlmClient(() => 'A sentence."');
+  const ctx = fakeContext({ options: {}, baseDir: pipelinesDir, llm: client });
+  await runNode(generate, {}, { recipe: 'dino-x1', calls_per_label: 1, prompt_format: 'completion', max_tokens: 40 }, ctx);
+  const [first] = client.calls.map((c) => c.request);
+  assert.deepEqual(first, {
+    model: 'fake-model',
+    messages: [{ role: 'user', content: 'Task: Write two sentences that mean the same thing.\nSentence 1: "' }],
+    max_tokens: 40,
+    temperature: 1,
+    top_p: 0.9,
+    stop: ['"'],
+    prompt_format: 'completion',
+  });
 });
