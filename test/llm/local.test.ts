@@ -73,6 +73,12 @@ describe('local provider (llama.cpp) on a tiny GGUF', () => {
     const samples = await Promise.all([1, 2, 3].map((sample) => a.complete(request, { sample })));
     assert.ok(samples.some((s) => s.text !== first.text), 'four samples gave one text');
     assert.equal((await a.complete(request, { sample: 0 })).cached, true);
+    // Another sample of the same prompt: the sequences still hold it, so only its last token is evaluated again.
+    const prompt = first.usage.input_tokens;
+    const fifth = await a.complete(request, { sample: 4 });
+    assert.deepEqual([fifth.usage.input_tokens, fifth.usage.cache_read_input_tokens], [1, prompt - 1]);
+    // The answer does not depend on whether the prompt was evaluated again: a fresh service gives the same text.
+    assert.equal((await (await localService()).service.client('n').complete(request, { sample: 4 })).text, fifth.text);
 
     const chat: LlmRequest = { model: modelPath, system: 'You write sentences.', messages: [{ role: 'user', content: 'Write a sentence about a dog.' }], max_tokens: 8 };
     const reply = await a.complete(chat, { sample: 0 });

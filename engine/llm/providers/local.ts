@@ -9,6 +9,7 @@
  * - Sampling is seeded by the request key (which holds the sample index), so an answer is reproducible.
  * - Concurrency: one llama.cpp context with `sequences` sequences; calls take one sequence per prompt and their
  *   evaluations are batched together by node-llama-cpp. A call waits for free sequences (first come, first served).
+ *   A sequence keeps its tokens after a call, and a prompt sharing a prefix with them evaluates only the rest.
  * - Guidance (request.guidance): the request's prompt and its counter/contrast prompts run as parallel sequences;
  *   each step reads every sequence's full next-token distribution, combines them (guidance.ts), draws one token and
  *   appends it to every sequence. Plain calls sample inside llama.cpp.
@@ -45,7 +46,7 @@ interface LoadedModel {
   model: LlamaModel;
   context: LlamaContext;
   free: LlamaContextSequence[];
-  waiting: { count: number; grant: (sequences: LlamaContextSequence[]) => void }[];
+  waiting: { prompts: readonly Token[][]; grant: (sequences: LlamaContextSequence[]) => void }[];
   chat: ChatTemplate;
 }
 
@@ -181,7 +182,7 @@ export class LocalProvider implements OnlineProvider {
         `A prompt of ${longest} tokens plus max_tokens ${request.max_tokens} does not fit the context of ${loaded.context.contextSize} tokens; raise llm.context_size.`,
       );
     }
-    const sequences = await acquire(loaded, prompts.length, options.signal);
+    const sequences = await acquire(loaded, tokens, options.signal);
     try {
       const seed = seedOf(options.requestKey ?? '');
       const generated = await generate(loaded, sequences, tokens, request, seed, options.signal);
@@ -190,10 +191,11 @@ export class LocalProvider implements OnlineProvider {
         text,
         stopReason: generated.stopReason,
         model: request.model,
+        // As for the APIs, input_tokens excludes what was read from a cache: here, prompt tokens a sequence held.
         usage: {
-          input_tokens: tokens.reduce((n, t) => n + t.length, 0),
+          input_tokens: generated.evaluatedPromptTokens,
           output_tokens: generated.tokens.length,
-          cache_read_input_tokens: 0,
+          cache_read_input_tokens: tokens.reduce((n, t) => n + t.length, 0) - generated.evaluatedPromptTokens,
           cache_creation_input_tokens: 0,
         },
         raw: {
@@ -206,7 +208,7 @@ export class LocalProvider implements OnlineProvider {
         },
       };
     } finally {
-      await release(loaded, sequences);
+      release(loaded, sequences);
     }
   }
 
@@ -278,11 +280,17 @@ async function chatTemplate(model: LlamaModel): Promise<ChatTemplate> {
   };
 }
 
-function acquire(loaded: LoadedModel, count: number, signal: AbortSignal | undefined): Promise<LlamaContextSequence[]> {
-  if (loaded.waiting.length === 0 && loaded.free.length >= count) return Promise.resolve(loaded.free.splice(0, count));
+/**
+ * Takes one free sequence per prompt (first come, first served: a guided call waiting for three sequences is not
+ * overtaken by plain ones). Sequences keep what they last evaluated, and each prompt gets the free sequence that
+ * already holds the longest prefix of it: DINO evaluates the same instructions for one x1 in several calls (samples,
+ * and counter-label prompts), and those tokens are then evaluated once.
+ */
+function acquire(loaded: LoadedModel, prompts: readonly Token[][], signal: AbortSignal | undefined): Promise<LlamaContextSequence[]> {
+  if (loaded.waiting.length === 0 && loaded.free.length >= prompts.length) return Promise.resolve(pick(loaded.free, prompts));
   return new Promise((resolvePromise, reject) => {
     const entry = {
-      count,
+      prompts,
       grant: (sequences: LlamaContextSequence[]) => {
         signal?.removeEventListener('abort', onAbort);
         resolvePromise(sequences);
@@ -297,13 +305,40 @@ function acquire(loaded: LoadedModel, count: number, signal: AbortSignal | undef
   });
 }
 
-async function release(loaded: LoadedModel, sequences: LlamaContextSequence[]): Promise<void> {
-  await Promise.all(sequences.map((s) => s.clearHistory()));
+/** Removes from `free` and returns, for each prompt in order, the sequence holding the longest prefix of it. */
+function pick(free: LlamaContextSequence[], prompts: readonly Token[][]): LlamaContextSequence[] {
+  return prompts.map((prompt) => {
+    let best = 0;
+    let bestLength = -1;
+    free.forEach((sequence, i) => {
+      const length = commonPrefixLength(sequence.contextTokens, prompt);
+      if (length > bestLength) [best, bestLength] = [i, length];
+    });
+    return free.splice(best, 1)[0]!;
+  });
+}
+
+function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+/**
+ * Erases what the sequence holds beyond the prompt's longest shared prefix and returns the tokens still to evaluate
+ * (at least the last one, whose next-token distribution is needed).
+ */
+async function reuse(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<Token[]> {
+  const keep = Math.min(commonPrefixLength(sequence.contextTokens, prompt), prompt.length - 1);
+  if (sequence.nextTokenIndex > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+  return prompt.slice(keep);
+}
+
+function release(loaded: LoadedModel, sequences: LlamaContextSequence[]): void {
   loaded.free.push(...sequences);
-  // First come, first served: a guided call waiting for three sequences is not overtaken by plain ones.
-  while (loaded.waiting.length > 0 && loaded.free.length >= loaded.waiting[0]!.count) {
+  while (loaded.waiting.length > 0 && loaded.free.length >= loaded.waiting[0]!.prompts.length) {
     const next = loaded.waiting.shift()!;
-    next.grant(loaded.free.splice(0, next.count));
+    next.grant(pick(loaded.free, next.prompts));
   }
 }
 
@@ -317,6 +352,8 @@ interface Generated {
   text: string;
   tokens: Token[];
   stopReason: StopReason;
+  /** Prompt tokens evaluated by this call (the rest were held by the sequences from earlier calls). */
+  evaluatedPromptTokens: number;
 }
 
 async function generate(
@@ -352,7 +389,9 @@ async function generate(
         }
       : { probabilities: true as const };
 
-  let inputs: Token[][] = prompts;
+  let inputs: Token[][] = await Promise.all(sequences.map((sequence, i) => reuse(sequence, prompts[i]!)));
+  const evaluatedPromptTokens = inputs.reduce((n, input) => n + input.length, 0);
+  const finish = (stopReason: StopReason): Generated => ({ ...cut(model, output, stops), tokens: output, stopReason, evaluatedPromptTokens });
   for (;;) {
     if (signal?.aborted === true) throw new ProviderFailure('aborted', 'The call was aborted during generation.');
     const generateNext = nextOptions();
@@ -366,7 +405,7 @@ async function generate(
     let token: Token;
     if (guidance === undefined) {
       const sampled = next[0]?.token;
-      if (sampled === undefined || sampled === null) return finish(model, output, stops, 'end_turn');
+      if (sampled === undefined || sampled === null) return finish('end_turn');
       token = sampled;
     } else {
       const maps = next.map((n) => n?.probabilities);
@@ -377,22 +416,23 @@ async function generate(
         guidance.type === 'self-debias' ? selfDebias(main, others, guidance.decay, guidance.epsilon) : contrast(main, others[0]!, guidance.omega);
       token = sampleToken(combined, sampling, uniform()) as Token;
     }
-    if (model.isEogToken(token) || loaded.chat.stopTokens.has(token)) return finish(model, output, stops, 'end_turn');
+    if (model.isEogToken(token) || loaded.chat.stopTokens.has(token)) return finish('end_turn');
     output.push(token);
     const text = model.detokenize(output);
-    if (stops.some((s) => text.includes(s))) return finish(model, output, stops, 'stop_sequence');
-    if (output.length >= request.max_tokens) return finish(model, output, stops, 'max_tokens');
+    if (stops.some((s) => text.includes(s))) return finish('stop_sequence');
+    if (output.length >= request.max_tokens) return finish('max_tokens');
     inputs = sequences.map(() => [token]);
   }
 }
 
-function finish(model: LlamaModel, output: Token[], stops: readonly string[], stopReason: StopReason): Generated {
+/** The answer's text, cut before the first stop string. */
+function cut(model: LlamaModel, output: Token[], stops: readonly string[]): { text: string } {
   let text = model.detokenize(output);
   for (const stop of stops) {
     const at = text.indexOf(stop);
     if (at >= 0) text = text.slice(0, at);
   }
-  return { text, tokens: output, stopReason };
+  return { text };
 }
 
 /** Entries a distribution needs: one past the largest token id llama.cpp returned. */
