@@ -57,8 +57,10 @@ async function measure(name: string, dir: string): Promise<Figures> {
   const { bytes } = writeTinyGguf(path, SHAPES[name]!);
   const writeS = (performance.now() - started) / 1000;
   const provider = new LocalProvider({ sequences: 3, contextSize: 256, threads: THREADS, log: { info: () => {}, warn: () => {} } });
-  const request = (i: number, guided: boolean): LlmRequest => {
-    const x1 = X1[i % X1.length]!;
+  // Every call gets its own x1 (a tag and a number in front), so no call finds its prompt already evaluated in a
+  // sequence (the provider reuses held prefixes): calls share only the template's first line, as DINO's do.
+  const request = (i: number, guided: boolean, tag = guided ? 'g' : 'p'): LlmRequest => {
+    const x1 = `${tag}${i} ${X1[i % X1.length]!}`;
     return {
       model: path,
       messages: [{ role: 'user', content: instruction('are on completely different topics', x1) }],
@@ -98,7 +100,7 @@ async function measure(name: string, dir: string): Promise<Figures> {
       const full = await timed(request(i, mode === 'guided'), key);
       totals[mode].tokens += full.tokens;
       totals[mode].s += full.s;
-      totals[mode].prefillS += (await timed({ ...request(i, mode === 'guided'), max_tokens: 1 }, key)).s;
+      totals[mode].prefillS += (await timed({ ...request(i, mode === 'guided', `${mode}-prefill`), max_tokens: 1 }, key)).s;
     }
   }
   await provider.close();
