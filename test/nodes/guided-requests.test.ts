@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { annotate } from '../../nodes/annotate.js';
 import { generate } from '../../nodes/generate.js';
+import { parseDinoContinuation } from '../../nodes/prompts/parsers.js';
 import { FakeLlmClient, fakeContext, rowsValue, runNode } from './fake-context.js';
 import { pipelinesDir } from './paths.js';
 
@@ -89,4 +90,10 @@ test('generate dino-x1 local: the x1 instructions as raw completion, cut at the 
     stop: ['"'],
     prompt_format: 'completion',
   });
+});
+
+test("a DINO reply that stopped at the stop string '\"' closed the quote; one that ended otherwise did not", () => {
+  assert.equal(parseDinoContinuation({ text: 'A dog runs on the beach', stopReason: 'stop_sequence' }), 'A dog runs on the beach');
+  assert.throws(() => parseDinoContinuation({ text: 'A dog runs on the beach', stopReason: 'end_turn' }), /no closing quote/);
+  assert.throws(() => parseDinoContinuation({ text: 'A dog runs\non the beach', stopReason: 'stop_sequence' }), /newline before the closing quote/);
 });
