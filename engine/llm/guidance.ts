@@ -8,7 +8,7 @@
  *   label itself are pushed down; ε keeps them from vanishing entirely.
  * - Contrastive decoding (MultiCSR, Wang et al. 2024): scores l − ω·l̂ with l̂ from the contrast prompt. With
  *   probabilities in hand, log p − ω·log q differs from l − ω·l̂ by a constant per step, so its softmax is the same.
- * - Then temperature, top-k and top-p (in that order, as in Hugging Face's sampling warpers), and a draw.
+ * - Then temperature, top-k, top-p and min-p (in that order, as in Hugging Face's sampling warpers), and a draw.
  */
 
 export type Distribution = Float64Array;
@@ -109,18 +109,29 @@ function argmax(p: Distribution): number {
   return best;
 }
 
+/** Keeps the tokens at least `minP` times as likely as the most likely one, renormalized. */
+export function minP(p: Distribution, min: number): Distribution {
+  if (min <= 0) return p;
+  const threshold = p[argmax(p)]! * min;
+  const out = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) if (p[i]! >= threshold) out[i] = p[i]!;
+  return normalize(out);
+}
+
 export interface SamplingParameters {
   /** 0: greedy. Default 1. */
   temperature?: number;
   topK?: number;
   topP?: number;
+  minP?: number;
 }
 
-/** The distribution a token is drawn from: temperature, then top-k, then top-p. */
+/** The distribution a token is drawn from: temperature, then top-k, then top-p, then min-p. */
 export function samplingDistribution(p: Distribution, s: SamplingParameters): Distribution {
   let out = s.temperature === undefined || s.temperature === 0 ? p : withTemperature(p, s.temperature);
   if (s.topK !== undefined) out = topK(out, s.topK);
   if (s.topP !== undefined) out = topP(out, s.topP);
+  if (s.minP !== undefined) out = minP(out, s.minP);
   return out;
 }
 

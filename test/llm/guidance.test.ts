@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contrast, sampleToken, samplingDistribution, selfDebias, topK, topP, withTemperature } from '../../engine/llm/guidance.js';
+import { contrast, minP, sampleToken, samplingDistribution, selfDebias, topK, topP, withTemperature } from '../../engine/llm/guidance.js';
 
 const p = Float64Array.from([0.5, 0.3, 0.15, 0.05]);
 /** Counter-label 1 raises token 1 by 0.02 and token 2 by 0.01 over the label; counter-label 2 raises token 2 by 0.51. */
@@ -37,6 +37,8 @@ test('top-k and top-p act on the debiased distribution', () => {
   assertTable(topP(p, 0.9), [0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0]);
   // DINO's settings together: top-k 5 (no-op on 4 tokens), then top-p 0.9.
   assertTable(samplingDistribution(againstQ1, { topK: 5, topP: 0.9 }), [0.9006057031615362, 0, 0.09939429683846386, 0]);
+  // min-p 0.1 after debiasing: only tokens at least 0.1 × 0.839 = 0.0839 likely stay (0 and 2).
+  assertTable(minP(againstQ1, 0.1), [0.9006057031615362, 0, 0.09939429683846386, 0]);
   // top-k keeps ties with the k-th token.
   assertTable(topK(Float64Array.from([0.4, 0.2, 0.2, 0.2]), 2), [0.4, 0.2, 0.2, 0.2]);
   assertTable(topK(Float64Array.from([0.4, 0.3, 0.2, 0.1]), 2), [0.4 / 0.7, 0.3 / 0.7, 0, 0]);

@@ -142,6 +142,7 @@ export class LocalProvider implements OnlineProvider {
     }
     if (request.top_p !== undefined && !(request.top_p > 0 && request.top_p <= 1)) problems.push(`top_p ${request.top_p} is outside (0, 1].`);
     if (request.top_k !== undefined && !(Number.isInteger(request.top_k) && request.top_k >= 1)) problems.push(`top_k must be a positive integer.`);
+    if (request.min_p !== undefined && !(request.min_p >= 0 && request.min_p <= 1)) problems.push(`min_p ${request.min_p} is outside [0, 1].`);
     if (request.presence_penalty !== undefined || request.frequency_penalty !== undefined) {
       problems.push('presence_penalty and frequency_penalty are not supported by the local provider.');
     }
@@ -370,6 +371,7 @@ async function generate(
     temperature: request.temperature ?? 1,
     ...(request.top_k === undefined ? {} : { topK: request.top_k }),
     ...(request.top_p === undefined ? {} : { topP: request.top_p }),
+    ...(request.min_p === undefined ? {} : { minP: request.min_p }),
   };
   const guidance = request.guidance;
   const stops = request.stop ?? [];
@@ -384,6 +386,7 @@ async function generate(
             temperature: sampling.temperature!,
             topK: sampling.topK ?? 0,
             topP: sampling.topP ?? 1,
+            minP: sampling.minP ?? 0,
             seed: Math.floor(uniform() * 2 ** 32),
           },
         }
