@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runPipeline } from '../engine/api.js';
 import { builtinRegistry } from '../engine/cli/registry.js';
-import { encodeSentencesGlove, type GloveAvgModel } from '../nodes/encoders/glove-avg.js';
+import { encodeIds, encodeSentencesGlove, type GloveAvgModel } from '../nodes/encoders/glove-avg.js';
 import { writeFileDurably } from '../cache/store.js';
 import { ensureGloveBinary, loadWordVectors, type WordVectors } from '../nodes/encoders/glove-store.js';
 import { loadEncoder } from '../nodes/encoders/index.js';
@@ -51,7 +51,7 @@ function subset(set: TrainingSet, n: number, seed: number): TrainingSet {
 
 function baselineDev(wv: WordVectors, spec: GloveEncoderSpec, reference: readonly string[], dev: readonly StsPair[]): number {
   const model = buildGloveEncoder(wv, spec, reference, 0);
-  return devSpearman(model, tokenizeDev(model, dev));
+  return devSpearman((sentences) => sentences.map((ids) => encodeIds(model, ids)), tokenizeDev(model, dev));
 }
 
 interface TrainedRun {

@@ -19,6 +19,11 @@ export interface PortKindSpec {
   /** Fields every row of a rows-form kind has; the engine checks node outputs against them. */
   fields?: readonly string[];
   description: string;
+  /**
+   * File-form kinds: write the file as a folder, for `synthcse export NODE --out DIR/` (e.g. a model as a
+   * sentence-transformers folder). Throws an Error whose message tells the user what to do when it cannot.
+   */
+  exportFolder?(file: string, meta: { [key: string]: Json }, folder: string): Promise<void>;
 }
 
 export interface InputPortSpec {

@@ -8,5 +8,6 @@ import { filter } from './filter.js';
 import { train } from './train.js';
 import { evaluate } from './eval.js';
 import { encoder } from './encoder.js';
+import { pretrained } from './pretrained.js';
 
-export const builtinNodeTypes: AnyNodeType[] = [load, annotate, generate, score, filter, train, evaluate, encoder];
+export const builtinNodeTypes: AnyNodeType[] = [load, annotate, generate, score, filter, train, evaluate, encoder, pretrained];

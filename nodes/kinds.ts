@@ -16,6 +16,15 @@ export const portKinds: readonly PortKindSpec[] = [
     description: 'triplets with LLM-judge scores {positive_score, negative_score} on a 0-5 scale',
   },
   { name: 'sts-pairs', form: 'rows', fields: ['sentence1', 'sentence2', 'score'], description: 'rows {sentence1, sentence2, score}: gold-scored STS pairs for evaluation' },
-  { name: 'model', form: 'file', description: 'a sentence encoder exported to ONNX, with its vocabulary or tokenizer inside' },
+  {
+    name: 'model',
+    form: 'file',
+    description: 'a sentence encoder exported to ONNX, with its vocabulary or tokenizer inside',
+    async exportFolder(file, _meta, folder) {
+      const { exportModelFolder } = await import('./transformer/sentence-transformers.js');
+      exportModelFolder(file, folder);
+    },
+  },
+  { name: 'checkpoint', form: 'file', description: 'a BERT/RoBERTa checkpoint folder (config, safetensors weights, tokenizer) packed into one file' },
   { name: 'metrics', form: 'rows', fields: ['task', 'spearman', 'pairs', 'model'], description: 'rows {task, spearman, pairs, model}: STS evaluation results' },
 ];

@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   plan: { summary: 'plan FILE [--variant V] [--set k=v] [--explain]: what would run, what is cached, what it costs', load: () => import('./plan.js') },
   status: { summary: 'status [FILE]: the last run: node states, items, tokens and cost per node', load: () => import('./status.js') },
   show: { summary: 'show NODE [--head N] [--port P] [--pipeline FILE]: rows of a node output', load: () => import('./show.js') },
-  export: { summary: 'export NODE --out FILE [--port P] [--pipeline FILE]: write a node output (jsonl, csv, tsv, or the model file)', load: () => import('./show.js').then((m) => ({ main: m.exportMain })) },
+  export: { summary: 'export NODE --out FILE|DIR/ [--port P] [--pipeline FILE]: write a node output (jsonl, csv, tsv, the model file, or a model as a sentence-transformers folder)', load: () => import('./show.js').then((m) => ({ main: m.exportMain })) },
   dag: { summary: 'dag FILE [--format mermaid|dot] [--variant V]', load: () => import('./dag.js') },
   diff: { summary: 'diff A.yaml [B.yaml] [--variant X] [--variant Y]: which nodes two pipelines or variants share', load: () => import('./diff.js') },
   gc: { summary: 'gc [--root DIR] [--dry-run]: remove cache entries no pipeline under DIR can reach', load: () => import('./gc.js') },

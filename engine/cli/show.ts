@@ -1,5 +1,5 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { extname, resolve, sep } from 'node:path';
 import type { Store } from '../../cache/store.js';
 import type { Row } from '../json.js';
 import type { NodeKey } from '../json.js';
@@ -7,12 +7,13 @@ import { RunStore, type OutputRecord } from '../run-store.js';
 import { loadValue } from '../values.js';
 import { parseCommandArgs, usageError } from './args.js';
 import { findCacheDir, openExistingStore } from './cache-dir.js';
+import { builtinRegistry } from './registry.js';
 
 const SHOW_USAGE = 'synthcse show NODE [--head N] [--port P] [--pipeline FILE] [--cache DIR]';
-const EXPORT_USAGE = 'synthcse export NODE --out FILE [--port P] [--pipeline FILE] [--cache DIR]';
+const EXPORT_USAGE = 'synthcse export NODE --out FILE|DIR/ [--port P] [--pipeline FILE] [--cache DIR]';
 
 /** The latest successful output of a node id (from the most recent run that produced it). */
-export function nodeOutput(store: Store, nodeId: string, port: string | undefined, pipeline: string | undefined, usage: string): { output: OutputRecord; port: string } {
+export function nodeOutput(store: Store, nodeId: string, port: string | undefined, pipeline: string | undefined, usage: string): { output: OutputRecord; port: string; type: string } {
   const runs = new RunStore(store);
   const latest = runs.latestNode(nodeId, pipeline ? resolve(pipeline) : undefined);
   if (!latest) throw usageError(`No finished output of node "${nodeId}" in this cache.`, usage);
@@ -21,7 +22,7 @@ export function nodeOutput(store: Store, nodeId: string, port: string | undefine
   const ports = Object.keys(run.outputs);
   const chosen = port ?? (ports.length === 1 ? ports[0]! : undefined);
   if (chosen === undefined || !run.outputs[chosen]) throw usageError(`Node "${nodeId}" has outputs ${ports.join(', ')}; pick one with --port.`, usage);
-  return { output: run.outputs[chosen]!, port: chosen };
+  return { output: run.outputs[chosen]!, port: chosen, type: run.type };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,8 +58,22 @@ export async function exportMain(argv: string[]): Promise<number> {
   const nodeId = positionals[0];
   if (nodeId === undefined || values.out === undefined) throw usageError('export takes a node id and --out FILE.', EXPORT_USAGE);
   const store = openExistingStore(findCacheDir({ cache: values.cache, pipeline: values.pipeline }, EXPORT_USAGE), EXPORT_USAGE);
-  const { output } = nodeOutput(store, nodeId, values.port, values.pipeline, EXPORT_USAGE);
+  const { output, port, type } = nodeOutput(store, nodeId, values.port, values.pipeline, EXPORT_USAGE);
   const value = loadValue(store, output);
+  if (value.form === 'file' && (values.out.endsWith('/') || values.out.endsWith(sep))) {
+    // A folder: the output kind (declared with the node types, like a plugin's) knows how to lay its file out.
+    const registry = await builtinRegistry();
+    const kind = registry.type(type)?.outputs[port]?.kind;
+    const spec = kind === undefined ? undefined : registry.kind(kind);
+    if (!spec?.exportFolder) throw usageError(`${nodeId}'s ${port} (${kind ?? 'unknown kind'}) cannot be written as a folder; give a file name.`, EXPORT_USAGE);
+    try {
+      await spec.exportFolder(value.path, value.meta, values.out);
+    } catch (error) {
+      throw usageError((error as Error).message, EXPORT_USAGE);
+    }
+    process.stderr.write(`Wrote ${values.out} (${nodeId}'s ${port} as a folder).\n`);
+    return 0;
+  }
   if (value.form === 'file') {
     copyFileSync(value.path, values.out);
     process.stderr.write(`Wrote ${values.out} (${nodeId}'s ${String(value.meta.format ?? 'file')}).\n`);

@@ -1,13 +1,13 @@
-/** Any ONNX sentence encoder with a WordPiece tokenizer.json, run with onnxruntime-node and mean or CLS pooling. */
+/** Any ONNX sentence encoder with a Hugging Face tokenizer.json, run with onnxruntime-node and mean or CLS pooling. */
 import * as ort from 'onnxruntime-node';
+import type { TransformerTokenizer } from '../transformer/tokenize.js';
 import type { SentenceEncoder } from './types.js';
-import { WordPieceTokenizer } from './wordpiece.js';
 
 export type Pooling = 'mean' | 'cls';
 
 export async function loadTransformerOnnx(
   model: Uint8Array | string,
-  tokenizer: WordPieceTokenizer,
+  tokenizer: TransformerTokenizer,
   pooling: Pooling,
   batchSize = 64,
 ): Promise<SentenceEncoder> {
@@ -17,15 +17,17 @@ export async function loadTransformerOnnx(
   const pooledOutput = session.outputNames.find((n) => n === 'sentence_embedding');
   const tokenOutput = session.outputNames.find((n) => n === 'last_hidden_state' || n === 'token_embeddings') ?? session.outputNames[0]!;
 
-  const encodeBatch = async (encoded: readonly number[][]): Promise<Float32Array[]> => {
+  const encodeBatch = async (encoded: readonly Int32Array[]): Promise<Float32Array[]> => {
     const seq = Math.max(1, ...encoded.map((e) => e.length));
     const n = encoded.length;
     const ids = new BigInt64Array(n * seq);
     const mask = new BigInt64Array(n * seq);
-    encoded.forEach((e, i) => e.forEach((id, j) => {
-      ids[i * seq + j] = BigInt(id);
-      mask[i * seq + j] = 1n;
-    }));
+    encoded.forEach((e, i) =>
+      e.forEach((id, j) => {
+        ids[i * seq + j] = BigInt(id);
+        mask[i * seq + j] = 1n;
+      }),
+    );
     const feeds: Record<string, ort.Tensor> = {};
     if (inputs.has('input_ids')) feeds.input_ids = new ort.Tensor('int64', ids, [n, seq]);
     if (inputs.has('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', mask, [n, seq]);
@@ -56,12 +58,12 @@ export async function loadTransformerOnnx(
     });
   };
 
-  const dim = (await encodeBatch([tokenizer.encode('a').ids]))[0]!.length;
+  const dim = (await encodeBatch([tokenizer.encode('a')]))[0]!.length;
   return {
     kind: 'onnx',
     dim,
     async encode(sentences) {
-      const encoded = sentences.map((s) => tokenizer.encode(s).ids);
+      const encoded = sentences.map((s) => tokenizer.encode(s));
       // Batches of similar length waste little on padding; results go back to the callers' order.
       const order = encoded.map((_, i) => i).sort((x, y) => encoded[x]!.length - encoded[y]!.length);
       const out = new Array<Float32Array>(sentences.length);

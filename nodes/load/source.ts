@@ -3,7 +3,8 @@
  * http(s) URL downloaded once into the cache through ctx.memoFile and verified by `sha256` when given. When both
  * are set, the path wins if the file exists and the URL is the fallback.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { DownloadError, downloadToFile } from './download.js';
 import { NodeUserError, type NodeContext } from '../../engine/node-type.js';
 import { sha256 } from '../../engine/json.js';
 
@@ -19,21 +20,15 @@ export interface Source {
   bytes: Uint8Array;
 }
 
+/** Downloads `url` to `outPath` (through downloadToFile: streamed, resumable, verified by `expected` when given). */
 export async function download(url: string, outPath: string, expected: string | undefined, signal: AbortSignal): Promise<void> {
-  let response: Response;
   try {
-    response = await fetch(url, { signal, redirect: 'follow' });
+    await downloadToFile(url, outPath, { signal, ...(expected === undefined ? {} : { sha256: expected }) });
   } catch (error) {
-    const code = ((error as Error & { cause?: { code?: unknown } }).cause)?.code;
-    throw new NodeUserError(`cannot download ${url}: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, ['url']);
+    if (!(error instanceof DownloadError)) throw error;
+    if (/sha256/.test(error.message)) throw new NodeUserError(error.message, ['sha256'], 'the file changed upstream; check it and update sha256');
+    throw new NodeUserError(error.message, ['url']);
   }
-  if (!response.ok) throw new NodeUserError(`cannot download ${url}: HTTP ${response.status}`, ['url']);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const digest = sha256(bytes);
-  if (expected !== undefined && digest !== expected.toLowerCase()) {
-    throw new NodeUserError(`${url} has sha256 ${digest}, expected ${expected}`, ['sha256'], 'the file changed upstream; check it and update sha256');
-  }
-  writeFileSync(outPath, bytes);
 }
 
 export async function readSource(p: SourceParams, ctx: NodeContext<unknown>): Promise<Source> {

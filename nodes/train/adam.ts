@@ -57,3 +57,33 @@ export function adamRows(
     }
   }
 }
+
+/**
+ * PyTorch's AdamW step (torch.optim.AdamW, the optimizer of transformers' Trainer): decoupled weight decay
+ * p ← p·(1 − lr·wd), then Adam with bias correction. `step` is 1-based.
+ */
+export function adamW(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, step: number, cfg: AdamConfig & { weightDecay: number }): void {
+  const b1 = cfg.beta1;
+  const b2 = cfg.beta2;
+  const stepSize = cfg.lr / (1 - b1 ** step);
+  const sqrtC2 = Math.sqrt(1 - b2 ** step);
+  const decay = 1 - cfg.lr * cfg.weightDecay;
+  const eps = cfg.epsilon;
+  for (let i = 0; i < params.length; i++) {
+    const g = grad[i]!;
+    const mi = b1 * m[i]! + (1 - b1) * g;
+    const vi = b2 * v[i]! + (1 - b2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    params[i] = params[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + eps);
+  }
+}
+
+/**
+ * transformers' get_linear_schedule_with_warmup: the factor for optimizer step `index` (0-based) rises linearly
+ * from 0 over `warmup` steps, then falls linearly to 0 at `total`.
+ */
+export function linearScheduleFactor(index: number, warmup: number, total: number): number {
+  if (index < warmup) return index / Math.max(1, warmup);
+  return Math.max(0, (total - index) / Math.max(1, total - warmup));
+}

@@ -6,6 +6,7 @@ import { allSentences, type TrainingSet } from './data.js';
 import { Rng } from './rng.js';
 import { loadTf } from './tf-backend.js';
 import type { SelectionSet } from './selection.js';
+import { GloveTrainable } from './glove-trainable.js';
 import { Trainer, type DevSet, type TokenizedSet, type TrainOptions } from './trainer.js';
 
 export interface GloveEncoderSpec {
@@ -110,6 +111,7 @@ export async function prepareTraining(
     tokenized.frozen = [];
     for (const side of set.texts) tokenized.frozen.push(await encodeSide(side));
   }
-  const trainer = new Trainer(tfx, model, base, tokenized, selection, options);
+  const encoder = new GloveTrainable(tfx, model, base, { projection: options.lr, words: options.wordLr });
+  const trainer = new Trainer(tfx, encoder, tokenized, selection, options);
   return { trainer, model, backend: tfx.backend };
 }

@@ -1,23 +1,46 @@
 /**
- * Contrastive / regression training of a glove-avg encoder.
+ * Contrastive / regression training of a sentence encoder (glove-avg or a transformer), one loop for both.
  *
- * Sentence vectors (weighted means of word rows) are computed sparsely in JS; tfjs handles the dense part
- * (projection, common-component removal, similarities, loss) and returns gradients w.r.t. the sentence vectors and
- * the projection; those are pushed back into only the word rows seen in the batch, updated with lazy Adam.
- * All state (word rows, moments, PRNG, data order, best snapshot, curves) serialises into a checkpoint, and a run
+ * The Trainer owns what every encoder shares: data order, the views of each example, multicsr's logit mask, the
+ * objective (a tfjs function of the batch's sentence vectors, objectives.ts), dev evaluation and best-step
+ * selection, and checkpoints. The encoder (a TrainableEncoder) owns its forward/backward pass and optimizer.
+ * All state (weights, moments, PRNG, data order, best snapshot, curves) serialises into a checkpoint, and a run
  * restored from a checkpoint continues bit-for-bit like an uninterrupted one.
  */
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
-import { digestJson, type JsonObject } from '../../engine/json.js';
+import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
+import { digestJson, type JsonObject, type Json } from '../../engine/json.js';
 import { cosineSimilarity } from '../encoders/cosine.js';
-import { encodeIds, tokenIds, type GloveAvgModel } from '../encoders/glove-avg.js';
 import { spearman } from '../sts/spearman.js';
-import { adamDense, adamRows, DEFAULT_ADAM } from './adam.js';
 import { packCheckpoint, unpackCheckpoint, type SectionArray } from './checkpoint-format.js';
 import { multicsrKeepWeights, objectiveLoss, type DenseBatch, type ObjectiveName } from './objectives.js';
 import { Rng } from './rng.js';
 import { selectionScore, type EmbedSentences, type SelectionSet } from './selection.js';
 import type { LoadedTf } from './tf-backend.js';
+
+/** An encoder the Trainer can optimise. Its sentences are token-id rows; its state is typed-array sections. */
+export interface TrainableEncoder {
+  /** What a checkpoint must agree with besides the options (sizes, architecture, initial-weight digests). */
+  readonly fingerprint: Json;
+  /**
+   * How simcse-unsup makes its two views: 'word-dropout' drops tokens (the Trainer does it), 'model-dropout'
+   * encodes the same tokens twice and relies on the encoder's own dropout (SimCSE).
+   */
+  readonly unsupervisedViews: 'word-dropout' | 'model-dropout';
+  /**
+   * One optimisation step: encode `sentences` (side-major, B per side) into z, take `lossOf(z)`, back-propagate and
+   * update. `progress.step` is 1-based, of `progress.total`; `rng` is the Trainer's (for dropout masks). Returns the loss.
+   */
+  trainStep(sentences: readonly Int32Array[], lossOf: (z: Tensor2D) => Scalar, progress: { step: number; total: number }, rng: Rng): number;
+  /** Sentence vectors with training noise off (the encoder tokenizes; selection scores the same sets many times). */
+  embed: EmbedSentences;
+  /** Everything that changes during training (weights and optimizer moments), for checkpoints. */
+  state(): Record<string, SectionArray>;
+  restoreState(sections: Record<string, SectionArray>): void;
+  /** The weights alone, for the best-step snapshot (SimCSE keeps the best checkpoint). */
+  snapshot(): Record<string, SectionArray>;
+  /** Puts a snapshot's weights back (training is over). */
+  restoreSnapshot(sections: Record<string, SectionArray>): void;
+}
 
 export interface TrainOptions {
   objective: ObjectiveName;
@@ -44,6 +67,7 @@ export interface TrainOptions {
 export interface TokenizedSet {
   sides: Int32Array[][];
   labels?: Float32Array;
+  /** 'dropout': one side; two noisy views of it are made per step (see TrainableEncoder.unsupervisedViews). */
   views: 'given' | 'dropout';
   /** multicsr-masked: unit-length frozen-encoder vectors per side, aligned with `sides`. */
   frozen?: Float32Array[][];
@@ -91,10 +115,12 @@ export class TrainInterrupted extends Error {
   }
 }
 
-
-export function devSpearman(model: GloveAvgModel, dev: DevSet): number {
+/** STS-B dev Spearman × 100 of cosine similarities, for an encoder of token-id rows. */
+export function devSpearman(embedIds: (sentences: readonly Int32Array[]) => Float32Array[], dev: DevSet): number {
+  const a = embedIds(dev.a);
+  const b = embedIds(dev.b);
   const predicted = new Float64Array(dev.gold.length);
-  for (let i = 0; i < predicted.length; i++) predicted[i] = cosineSimilarity(encodeIds(model, dev.a[i]!), encodeIds(model, dev.b[i]!));
+  for (let i = 0; i < predicted.length; i++) predicted[i] = cosineSimilarity(a[i]!, b[i]!);
   return spearman(predicted, dev.gold) * 100;
 }
 
@@ -107,7 +133,6 @@ export class Trainer {
   readonly examples: number;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
-  private readonly dim: number;
   private readonly sidesCount: number;
 
   private step = 0;
@@ -115,27 +140,17 @@ export class Trainer {
   private pos = 0;
   private perm: Int32Array | null = null;
   private rng: Rng;
-  private readonly mWords: Float32Array;
-  private readonly vWords: Float32Array;
-  private readonly gradWords: Float32Array;
-  private readonly touched: Uint8Array;
-  private touchedRows: number[] = [];
-  private mProj: Float32Array | null;
-  private vProj: Float32Array | null;
   private lossSum = 0;
   private lossCount = 0;
   private lastEvalStep = -1;
   private curves: TrainCurves = { loss: [], dev: [] };
   private readonly selection: readonly SelectionSet[] | undefined;
-  private readonly selectionTokens = new Map<string, Int32Array>();
-  private best: { score: number; step: number; rows: Int32Array; vectors: Float32Array; projection: Float32Array | null } | null = null;
+  private best: { score: number; step: number; weights: Record<string, SectionArray> } | null = null;
 
   constructor(
     private readonly tfx: LoadedTf,
-    /** Trained in place; its word rows must start equal to `baseVectors`. */
-    readonly model: GloveAvgModel,
-    /** The untrained word matrix (not modified): rows restored from it when the best snapshot predates their update. */
-    private readonly baseVectors: Float32Array,
+    /** Trained in place. */
+    readonly encoder: TrainableEncoder,
     private readonly data: TokenizedSet,
     /** What picks the kept step; undefined or empty: the last step is kept. */
     selection: readonly SelectionSet[] | undefined,
@@ -147,16 +162,8 @@ export class Trainer {
     if (!(B >= 2)) throw new Error('batch size must be at least 2');
     this.stepsPerEpoch = Math.floor(this.examples / B) + (this.examples % B >= 2 ? 1 : 0);
     this.totalSteps = this.stepsPerEpoch * options.epochs;
-    this.dim = model.dim;
     this.sidesCount = data.views === 'dropout' ? 2 : data.sides.length;
     this.rng = new Rng(options.seed);
-    const size = model.vectors.length;
-    this.mWords = new Float32Array(size);
-    this.vWords = new Float32Array(size);
-    this.gradWords = new Float32Array(size);
-    this.touched = new Uint8Array(model.words.length);
-    this.mProj = model.projection ? new Float32Array(model.projection.length) : null;
-    this.vProj = model.projection ? new Float32Array(model.projection.length) : null;
   }
 
   /** Identifies everything a checkpoint must agree with to be resumable. */
@@ -166,17 +173,17 @@ export class Trainer {
       options: { ...this.options, checkpointEvery: null } as unknown as JsonObject,
       examples: this.examples,
       selection: this.selection ? this.selection.map((set) => [set.name, set.gold.length]) : null,
-      vocab: this.model.words.length,
-      dim: this.dim,
-      outDim: this.model.outDim,
-      projection: this.model.projection !== undefined,
-      commonComponent: this.model.commonComponent ? Array.from(this.model.commonComponent) : null,
+      encoder: this.encoder.fingerprint,
     });
   }
 
   private viewsFor(batch: Int32Array): Int32Array[][] {
     if (this.data.views === 'given') return this.data.sides.map((side) => Array.from(batch, (i) => side[i]!));
     const source = this.data.sides[0]!;
+    if (this.encoder.unsupervisedViews === 'model-dropout') {
+      const same = Array.from(batch, (i) => source[i]!);
+      return [same, same];
+    }
     const p = this.options.wordDropout;
     const view = (ids: Int32Array): Int32Array => {
       const kept: number[] = [];
@@ -206,83 +213,14 @@ export class Trainer {
 
   /** One optimisation step on the examples `batch`; returns the loss. */
   private trainStep(batch: Int32Array): number {
-    const { tf } = this.tfx;
-    const { model, dim } = this;
     const views = this.viewsFor(batch);
     const B = batch.length;
-    const n = views.length * B;
-    const X = new Float32Array(n * dim);
-    const totals = new Float64Array(n);
-    const sentences: Int32Array[] = [];
-    for (let s = 0; s < views.length; s++) {
-      for (let i = 0; i < B; i++) {
-        const r = s * B + i;
-        const ids = views[s]![i]!;
-        sentences.push(ids);
-        let total = 0;
-        for (const row of ids) {
-          const w = model.tokenWeights[row]!;
-          total += w;
-          const base = row * dim;
-          for (let k = 0; k < dim; k++) X[r * dim + k]! += w * model.vectors[base + k]!;
-        }
-        if (total > 0) for (let k = 0; k < dim; k++) X[r * dim + k]! /= total;
-        totals[r] = total;
-      }
-    }
     const dense: DenseBatch = { batch: B, sides: views.length };
     if (this.data.labels) dense.labels = Float32Array.from(batch, (i) => this.data.labels![i]!);
     const keep = this.keepWeights(batch);
     if (keep) dense.keep = keep;
-
-    let loss = 0;
-    let dX: Float32Array = new Float32Array(0);
-    let dP: Float32Array | null = null;
-    tf.tidy(() => {
-      const x = tf.tensor2d(X, [n, dim]);
-      const args: Tensor[] = [x];
-      if (model.projection) args.push(tf.tensor2d(model.projection, [dim, model.outDim]));
-      const u = model.commonComponent ? tf.tensor2d(model.commonComponent, [model.outDim, 1]) : null;
-      const f = (...inputs: Tensor[]): Tensor => {
-        let z = inputs[0] as Tensor2D;
-        if (inputs.length > 1) z = tf.matMul(z, inputs[1] as Tensor2D);
-        if (u) z = tf.sub(z, tf.matMul(tf.matMul(z, u), u, false, true));
-        return objectiveLoss(tf, this.options.objective, z, dense, this.options);
-      };
-      const { value, grads } = tf.valueAndGrads(f)(args);
-      loss = value.dataSync()[0]!;
-      dX = grads[0]!.dataSync() as Float32Array;
-      if (grads.length > 1) dP = grads[1]!.dataSync() as Float32Array;
-    });
-
-    // Back-propagate into the word rows: d mean / d e_row = w_row / total.
-    const rowsThisStep: number[] = [];
-    const g = this.gradWords;
-    for (let r = 0; r < n; r++) {
-      const total = totals[r]!;
-      if (total === 0) continue;
-      for (const row of sentences[r]!) {
-        if (this.touched[row] !== 2) {
-          // 2 marks "seen this step"; restored to 1 (seen before) below.
-          if (this.touched[row] === 0) this.touchedRows.push(row);
-          this.touched[row] = 2;
-          rowsThisStep.push(row);
-        }
-        const c = model.tokenWeights[row]! / total;
-        const base = row * dim;
-        for (let k = 0; k < dim; k++) g[base + k]! += c * dX[r * dim + k]!;
-      }
-    }
-    // Sorted so the update order (irrelevant numerically, but kept canonical) does not depend on batch order.
-    rowsThisStep.sort((a, b) => a - b);
-    const t = this.step + 1;
-    adamRows(model.vectors, g, this.mWords, this.vWords, rowsThisStep, dim, t, { ...DEFAULT_ADAM, lr: this.options.wordLr });
-    for (const row of rowsThisStep) {
-      g.fill(0, row * dim, row * dim + dim);
-      this.touched[row] = 1;
-    }
-    if (model.projection && dP) adamDense(model.projection, dP, this.mProj!, this.vProj!, t, { ...DEFAULT_ADAM, lr: this.options.lr });
-    return loss;
+    const lossOf = (z: Tensor2D): Scalar => objectiveLoss(this.tfx.tf, this.options.objective, z, dense, this.options);
+    return this.encoder.trainStep(views.flat(), lossOf, { step: this.step + 1, total: this.totalSteps }, this.rng);
   }
 
   private epochPosition(): number {
@@ -296,24 +234,11 @@ export class Trainer {
     this.lossSum = 0;
     this.lossCount = 0;
     if (!this.selection) return;
-    const score = selectionScore(this.selection, this.embed);
+    const score = selectionScore(this.selection, this.encoder.embed);
     this.curves.dev.push([this.epochPosition(), round(score, 4)]);
     hooks.onEval?.(this.step, this.epochPosition(), score);
-    if (this.best === null || score > this.best.score) {
-      const rows = Int32Array.from(this.touchedRows);
-      const vectors = new Float32Array(rows.length * this.dim);
-      rows.forEach((row, i) => vectors.set(this.model.vectors.subarray(row * this.dim, row * this.dim + this.dim), i * this.dim));
-      this.best = { score, step: this.step, rows, vectors, projection: this.model.projection ? this.model.projection.slice() : null };
-    }
+    if (this.best === null || score > this.best.score) this.best = { score, step: this.step, weights: this.encoder.snapshot() };
   }
-
-  /** The model being trained as a sentence embedder (token ids cached: the selection sets are scored many times). */
-  private readonly embed: EmbedSentences = (sentences) =>
-    sentences.map((s) => {
-      let ids = this.selectionTokens.get(s);
-      if (!ids) this.selectionTokens.set(s, (ids = tokenIds(this.model, s)));
-      return encodeIds(this.model, ids);
-    });
 
   get done(): boolean {
     return this.step >= this.totalSteps;
@@ -372,41 +297,16 @@ export class Trainer {
     };
   }
 
-  /** Puts the best-scoring snapshot's word rows and projection into the model (SimCSE keeps the best checkpoint). */
+  /** Puts the best-scoring snapshot's weights into the encoder (SimCSE keeps the best checkpoint). */
   private restoreBest(): void {
-    if (!this.best) return;
-    const { dim } = this;
-    for (const row of this.touchedRows) this.model.vectors.set(this.baseVectors.subarray(row * dim, row * dim + dim), row * dim);
-    this.best.rows.forEach((row, i) => this.model.vectors.set(this.best!.vectors.subarray(i * dim, i * dim + dim), row * dim));
-    if (this.best.projection && this.model.projection) this.model.projection.set(this.best.projection);
+    if (this.best) this.encoder.restoreSnapshot(this.best.weights);
   }
 
   serialize(): Uint8Array {
-    const { dim } = this;
-    const rows = Int32Array.from(this.touchedRows);
-    const gather = (source: Float32Array): Float32Array => {
-      const out = new Float32Array(rows.length * dim);
-      rows.forEach((row, i) => out.set(source.subarray(row * dim, row * dim + dim), i * dim));
-      return out;
-    };
-    const sections: Record<string, SectionArray> = {
-      rng: this.rng.state,
-      rows,
-      vectors: gather(this.model.vectors),
-      m: gather(this.mWords),
-      v: gather(this.vWords),
-    };
+    const sections: Record<string, SectionArray> = { rng: this.rng.state };
     if (this.perm) sections.perm = this.perm;
-    if (this.model.projection) {
-      sections.projection = this.model.projection;
-      sections.mProj = this.mProj!;
-      sections.vProj = this.vProj!;
-    }
-    if (this.best) {
-      sections.bestRows = this.best.rows;
-      sections.bestVectors = this.best.vectors;
-      if (this.best.projection) sections.bestProjection = this.best.projection;
-    }
+    for (const [name, a] of Object.entries(this.encoder.state())) sections[`encoder.${name}`] = a;
+    if (this.best) for (const [name, a] of Object.entries(this.best.weights)) sections[`best.${name}`] = a;
     const header: JsonObject = {
       config: this.configDigest(),
       step: this.step,
@@ -428,7 +328,6 @@ export class Trainer {
   restore(bytes: Uint8Array): boolean {
     const { header, sections } = unpackCheckpoint(bytes);
     if (header.config !== this.configDigest()) return false;
-    const { dim } = this;
     this.step = header.step as number;
     this.epoch = header.epoch as number;
     this.pos = header.pos as number;
@@ -438,29 +337,11 @@ export class Trainer {
     this.curves = header.curves as unknown as TrainCurves;
     this.rng = new Rng(sections.rng as Uint32Array);
     this.perm = (sections.perm as Int32Array | undefined) ?? null;
-    const rows = sections.rows as Int32Array;
-    this.touchedRows = Array.from(rows);
-    rows.forEach((row, i) => {
-      this.touched[row] = 1;
-      this.model.vectors.set(sections.vectors!.subarray(i * dim, i * dim + dim) as Float32Array, row * dim);
-      this.mWords.set(sections.m!.subarray(i * dim, i * dim + dim) as Float32Array, row * dim);
-      this.vWords.set(sections.v!.subarray(i * dim, i * dim + dim) as Float32Array, row * dim);
-    });
-    if (this.model.projection) {
-      this.model.projection.set(sections.projection as Float32Array);
-      this.mProj!.set(sections.mProj as Float32Array);
-      this.vProj!.set(sections.vProj as Float32Array);
-    }
+    const withPrefix = (prefix: string): Record<string, SectionArray> =>
+      Object.fromEntries(Object.entries(sections).filter(([name]) => name.startsWith(prefix)).map(([name, a]) => [name.slice(prefix.length), a]));
+    this.encoder.restoreState(withPrefix('encoder.'));
     const best = header.best as { score: number; step: number } | null;
-    this.best = best
-      ? {
-          score: best.score,
-          step: best.step,
-          rows: sections.bestRows as Int32Array,
-          vectors: sections.bestVectors as Float32Array,
-          projection: (sections.bestProjection as Float32Array | undefined) ?? null,
-        }
-      : null;
+    this.best = best ? { score: best.score, step: best.step, weights: withPrefix('best.') } : null;
     return true;
   }
 }

@@ -106,14 +106,17 @@ function checkSelection(r: Ran, file: string, select: string, header: RegExp): v
   assert.match(table.split('\n')[0]!, header);
 }
 
-test('every shipped pipeline (and the scratch variant) validates', { skip: !hasData }, async () => {
+test('every shipped pipeline (and its variants) validates', { skip: !hasData }, async () => {
   for (const [file, variant] of [
     ['syncse-partial.yaml', undefined],
     ['syncse-partial.yaml', 'scratch'],
+    ['syncse-partial.yaml', 'roberta'],
     ['syncse-scratch.yaml', undefined],
     ['dino-x2.yaml', undefined],
     ['dino-x2.yaml', 'x1x2'],
+    ['dino-x2.yaml', 'roberta'],
     ['multicsr.yaml', undefined],
+    ['multicsr.yaml', 'bert'],
     ['human-vs-llm.yaml', undefined],
   ] as const) {
     const prepared = await preparePipeline({

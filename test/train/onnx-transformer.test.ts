@@ -25,9 +25,13 @@ function writeModelFolder(clsPooling: boolean): string {
   writeFileSync(
     join(dir, 'tokenizer.json'),
     JSON.stringify({
-      normalizer: { type: 'BertNormalizer', lowercase: true },
-      model: { type: 'WordPiece', vocab: Object.fromEntries(VOCAB.map((w, i) => [w, i])), unk_token: '[UNK]' },
+      version: '1.0',
+      added_tokens: VOCAB.slice(0, 4).map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      model: { type: 'WordPiece', vocab: Object.fromEntries(VOCAB.map((w, i) => [w, i])), unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100 },
       post_processor: { type: 'BertProcessing', cls: ['[CLS]', 2], sep: ['[SEP]', 3] },
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     }),
   );
   if (clsPooling) {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tokenizeWords } from '../../nodes/encoders/tokenizer.js';
 import { sifWeights, zipfProbabilities, firstPrincipalComponent } from '../../nodes/encoders/sif.js';
-import { WordPieceTokenizer } from '../../nodes/encoders/wordpiece.js';
 
 test('word tokenizer: lower-cased runs of letters, marks and digits; punctuation dropped', () => {
   assert.deepEqual(tokenizeWords("It's a dog-friendly Café, 2 blocks away!"), ['it', 's', 'a', 'dog', 'friendly', 'café', '2', 'blocks', 'away']);
@@ -22,15 +21,4 @@ test('first principal component of rows along one axis is that axis', () => {
   const rows = [Float32Array.from([3, 0.1]), Float32Array.from([-2, 0]), Float32Array.from([5, -0.1])];
   const u = firstPrincipalComponent(rows, 2);
   assert.ok(Math.abs(Math.abs(u[0]!) - 1) < 1e-3);
-});
-
-test('WordPiece: BERT normalisation, punctuation split, ## continuations, [CLS]/[SEP], [UNK]', () => {
-  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'the', 'cafe', 'play', '##ing', '!', 'a'];
-  const tokenizer = new WordPieceTokenizer({
-    normalizer: { type: 'BertNormalizer', lowercase: true },
-    model: { type: 'WordPiece', vocab: Object.fromEntries(vocab.map((v, i) => [v, i])), unk_token: '[UNK]', continuing_subword_prefix: '##' },
-    post_processor: { type: 'TemplateProcessing' },
-  });
-  assert.deepEqual(tokenizer.encode('The Café playing!  xyz').ids, [2, 4, 5, 6, 7, 8, 1, 3]);
-  assert.throws(() => new WordPieceTokenizer({ model: { type: 'BPE', vocab: {} } }), /only WordPiece/);
 });
