@@ -2,7 +2,7 @@
  * YAML read into plain values plus a map from value paths to source ranges, so every later stage (merging
  * `extends` and variants, interpolation, schema validation) can point at the line and column a value came from.
  */
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, SourceFile, SourceRange } from '../diagnostics.js';
 import type { Json, JsonObject } from '../json.js';
 
@@ -108,7 +108,7 @@ export function parseLocatedYaml(path: string, text: string): LocatedDocument {
   }
   const locations = new LocationMap();
   if (diagnostics.length > 0) return { file, value: null, locations, diagnostics };
-  const value = toValueAt(doc.contents as YamlNode | null, [], file, locations);
+  const value = toValueAt(doc.contents as YamlNode | null, [], file, locations, doc);
   return { file, value, locations, diagnostics };
 }
 
@@ -118,11 +118,19 @@ function rangeOf(node: YamlNode | null | undefined, file: SourceFile): SourceRan
   return { file, start: r[0], end: Math.max(r[1], r[0] + 1) };
 }
 
-function toValueAt(node: YamlNode | null, path: (string | number)[], file: SourceFile, locations: LocationMap): Json {
+/**
+ * The JSON value of a YAML node, recording where each path came from. An alias (`*name`) takes its anchor's value,
+ * located at the alias, and a merge key (`<<: *name`, or a list of them) copies the anchored map's entries that the
+ * map does not set itself, as YAML 1.1 merge keys do.
+ */
+function toValueAt(node: YamlNode | null, path: (string | number)[], file: SourceFile, locations: LocationMap, doc: Document): Json {
   if (node === null || node === undefined) return null;
   const range = rangeOf(node, file);
   if (range) locations.set(path, range);
-  if (isAlias(node)) return null;
+  if (isAlias(node)) {
+    const target = node.resolve(doc) as YamlNode | undefined;
+    return target ? structuredClone(toValueAt(target, [], file, new LocationMap(), doc)) : null;
+  }
   if (isScalar(node)) {
     const v = node.value;
     if (v === null || v === undefined) return null;
@@ -132,20 +140,31 @@ function toValueAt(node: YamlNode | null, path: (string | number)[], file: Sourc
     return String(v);
   }
   if (isSeq(node)) {
-    return node.items.map((item, i) => toValueAt(item as YamlNode, [...path, i], file, locations));
+    return node.items.map((item, i) => toValueAt(item as YamlNode, [...path, i], file, locations, doc));
   }
   if (isMap(node)) {
     const out: JsonObject = {};
+    const merged: JsonObject[] = [];
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const keyNode = pair.key as YamlNode | null;
       const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
       const childPath = [...path, key];
-      const child = toValueAt(pair.value as YamlNode | null, childPath, file, locations);
+      if (key === '<<' && (isAlias(pair.value) || isSeq(pair.value))) {
+        const sources = isSeq(pair.value) ? (pair.value.items as YamlNode[]) : [pair.value as YamlNode];
+        for (const source of sources) {
+          const value = toValueAt(source, [], file, new LocationMap(), doc);
+          if (value !== null && typeof value === 'object' && !Array.isArray(value)) merged.push(value);
+        }
+        continue;
+      }
+      const child = toValueAt(pair.value as YamlNode | null, childPath, file, locations, doc);
       const keyRange = rangeOf(keyNode, file);
       if (keyRange) locations.set(childPath, rangeOf(pair.value as YamlNode, file) ?? keyRange, keyRange);
       out[key] = child;
     }
+    // Earlier merge sources win over later ones, and the map's own keys over all of them.
+    for (const source of merged) for (const [key, value] of Object.entries(source)) if (!(key in out)) out[key] = value;
     return out;
   }
   return null;
