@@ -3,8 +3,9 @@
  * Every table lives here so that one file (plus artifacts/) is the whole state of a project's runs.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { sha256, type Digest } from '../engine/json.js';
 
 /** Bump when the meaning of stored keys or tables changes incompatibly; older caches are reported, never used as hits. */
@@ -23,13 +24,46 @@ export interface ArtifactRecord {
 
 export class StoreError extends Error {
   constructor(
-    readonly reason: 'corrupt-database' | 'old-schema' | 'newer-schema' | 'missing-artifact' | 'artifact-mismatch' | 'write-failed',
+    readonly reason: 'corrupt-database' | 'read-only' | 'old-schema' | 'newer-schema' | 'missing-artifact' | 'artifact-mismatch' | 'write-failed',
     message: string,
     readonly hint: string,
   ) {
     super(message);
     this.name = 'StoreError';
   }
+}
+
+/** Whether this process may write the file or folder, or create it when it does not exist yet. */
+export function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch (error) {
+    const parent = dirname(path);
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' && parent !== path ? isWritable(parent) : false;
+  }
+}
+
+function readOnlyError(dir: string): StoreError {
+  return new StoreError(
+    'read-only',
+    `The cache ${dir} is read-only for this user: nothing can be run with it (status, show, export and report can still read it).`,
+    `Make it writable (chmod -R u+w ${dir}), or run with --cache pointing at a writable folder.`,
+  );
+}
+
+/**
+ * A store for commands that only read (status, show, export, report). A cache this user cannot write is read from a
+ * private snapshot of its database: SQLite cannot open a WAL database read-only without writing its -shm file.
+ */
+export function openReadable(dir: string): { store: Store; readOnly: boolean } {
+  const file = join(dir, 'cache.db');
+  if (isWritable(dir) && isWritable(file)) return { store: new Store(dir), readOnly: false };
+  const copy = mkdtempSync(join(tmpdir(), 'synthcse-readonly-'));
+  process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
+  copyFileSync(file, join(copy, 'cache.db'));
+  if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, join(copy, 'cache.db-wal'));
+  return { store: new Store(dir, { readonly: true, databaseFile: join(copy, 'cache.db') }), readOnly: true };
 }
 
 export class Store {
@@ -40,13 +74,22 @@ export class Store {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly verifiedFiles = new Set<string>();
 
-  constructor(dir: string, opts: { readonly?: boolean } = {}) {
+  /**
+   * `databaseFile`: read the database from another file than dir/cache.db (a snapshot of a read-only cache; see
+   * openReadable), artifacts still from dir.
+   */
+  constructor(dir: string, opts: { readonly?: boolean; databaseFile?: string } = {}) {
     this.dir = dir;
     this.artifactDir = join(dir, 'artifacts');
-    if (!opts.readonly) mkdirSync(this.artifactDir, { recursive: true });
-    const file = join(dir, 'cache.db');
+    if (!opts.readonly) {
+      if (!isWritable(dir)) throw readOnlyError(dir);
+      mkdirSync(this.artifactDir, { recursive: true });
+    }
+    const file = opts.databaseFile ?? join(dir, 'cache.db');
     try {
-      this.db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
+      // A snapshot (databaseFile) is this process's private copy: writable, so tables a reader expects can be created.
+      const readonlyFile = opts.readonly === true && opts.databaseFile === undefined;
+      this.db = new Database(file, { readonly: readonlyFile, fileMustExist: opts.readonly === true });
       this.db.pragma('busy_timeout = 30000');
       if (!opts.readonly) {
         this.db.pragma('journal_mode = WAL');
@@ -58,6 +101,7 @@ export class Store {
       // Touch the schema so a damaged file fails here, with a clear message, not in the middle of a run.
       this.db.prepare('SELECT count(*) FROM sqlite_master').get();
     } catch (error) {
+      if (!opts.readonly && !isWritable(file)) throw readOnlyError(dir);
       throw new StoreError(
         'corrupt-database',
         `The cache database ${file} cannot be opened: ${(error as Error).message}`,

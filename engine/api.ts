@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Store } from '../cache/store.js';
 import { DiagnosticError, type Diagnostic } from './diagnostics.js';
-import type { Reporter } from './events.js';
+import type { LlmProgress, Reporter } from './events.js';
 import { execute, type ExecuteResult, type LlmProvision } from './executor.js';
 import type { LlmConfig } from './llm/config.js';
 import type { JsonObject } from './json.js';
@@ -36,6 +36,8 @@ export interface RunRequest extends PipelineRequest {
   drain?: AbortSignal;
   plan?: boolean;
   argv?: readonly string[];
+  /** Share of a node's items allowed to fail when the node sets no `max_failed` (0 to 1; default 0). */
+  maxFailed?: number;
 }
 
 export interface PreparedPipeline {
@@ -135,7 +137,7 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
   const variant = request.variant ?? '';
   const reporter: Reporter = request.reporter ?? (() => {});
   const started = Date.now();
-  let service: { close(): Promise<void> } | undefined;
+  let service: { close(): Promise<void>; progress(): LlmProgress } | undefined;
   try {
     let llm: LlmProvision | undefined;
     if (prepared.usesLlm && prepared.llmConfig) {
@@ -144,7 +146,7 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
       service = provision.service;
     }
     if (!request.plan) {
-      runs.startRun(runId, graph.pipeline.file, variant, [...(request.argv ?? [])]);
+      runs.startRun(runId, graph.pipeline.file, variant, [...(request.argv ?? [])], graph.order.map((id) => ({ id, type: graph.nodes.get(id)!.type.type })));
       reporter({ type: 'run-start', runId, pipeline: graph.pipeline.name, variant, nodes: graph.order.length });
     }
     const result = await execute({
@@ -159,10 +161,17 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
       jobs: request.jobs,
       llm,
       plan: request.plan,
+      maxFailed: request.maxFailed,
     });
     if (!request.plan) {
       runs.finishRun(runId, result.status);
-      reporter({ type: 'run-end', runId, status: result.status, ms: Date.now() - started });
+      const items = { cached: 0, ran: 0, failed: 0 };
+      for (const o of result.outcomes.values()) {
+        items.cached += o.items.cached;
+        items.ran += o.items.ran;
+        items.failed += o.items.failed;
+      }
+      reporter({ type: 'run-end', runId, status: result.status, ms: Date.now() - started, items, ...(service ? { llm: service.progress() } : {}) });
     }
     return { ...result, runId, prepared };
   } finally {
@@ -178,7 +187,7 @@ async function createProvision(
   budgetUsd: number | undefined,
   reporter: Reporter,
   plan: boolean,
-): Promise<{ provision: LlmProvision; service: { close(): Promise<void> } }> {
+): Promise<{ provision: LlmProvision; service: { close(): Promise<void>; progress(): LlmProgress } }> {
   const { createLlmService } = await import('./llm/service.js');
   const { llmConfigProblem, llmServiceKey } = await import('./llm/config.js');
   const service = createLlmService({
@@ -202,7 +211,8 @@ async function createProvision(
     key: llmServiceKey(config),
     problem: () => llmConfigProblem(config, env),
     client: (nodeId, overrides) => service.client(nodeId, overrides),
-    spendByNode: () => service.spendByNode(),
+    spendOfNode: (nodeId) => service.spendThisRun(nodeId),
+    progress: () => service.progress(),
   };
   return { provision, service };
 }

@@ -25,6 +25,7 @@ export type DiagnosticReason =
   | 'missing-file'
   | 'llm-not-configured'
   | 'llm-invalid-request'
+  | 'llm-unreachable'
   | 'node-failed'
   | 'cache-problem'
   | 'usage';

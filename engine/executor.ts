@@ -8,13 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative, resolve as resolvePath } from 'node:path';
 import { StoreError, type Store } from '../cache/store.js';
 import { DiagnosticError, type Diagnostic } from './diagnostics.js';
-import type { EngineEvent, Reporter } from './events.js';
+import type { EngineEvent, LlmProgress, Reporter } from './events.js';
 import { emptyTotals, ItemStore, mapItems, type ItemTotals } from './items.js';
 import { digestJson, type Digest, type Json, type NodeKey } from './json.js';
 import { explainChange, FileDigests, hashFile, nodeKey, type NodeKeyRecord } from './keys.js';
-import type { CallMode, LlmClient, LlmServiceKey, LlmSpend } from './llm/types.js';
+import { LlmEndpointError, type CallMode, type LlmClient, type LlmServiceKey, type LlmSpend } from './llm/types.js';
 import {
   NodeUserError,
+  PlanDeferred,
   type CheckpointStore,
   type FileOutput,
   type InputPortSpec,
@@ -36,7 +37,10 @@ export interface LlmProvision {
   /** Why no call can be made (no API key, no base URL), or undefined when ready. */
   problem(): string | undefined;
   client(nodeId: string, overrides?: { mode?: CallMode; model?: string }): LlmClient;
-  spendByNode(): LlmSpend[];
+  /** What the node paid in this run (undefined when it sent nothing). */
+  spendOfNode(nodeId: string): LlmSpend | undefined;
+  /** What this run's LLM calls sent, reused and cost so far (shown with the progress of LLM nodes). */
+  progress?(): LlmProgress;
 }
 
 export interface ExecuteOptions {
@@ -55,6 +59,8 @@ export interface ExecuteOptions {
   llm?: LlmProvision;
   /** Plan only: run nothing but cheap nodes, estimate the rest. */
   plan?: boolean;
+  /** Share of a node's items allowed to fail (0 to 1) when the node sets no `max_failed` of its own; default 0. */
+  maxFailed?: number;
 }
 
 export type OutcomeState = NodeState | 'will-run' | 'blocked';
@@ -80,6 +86,8 @@ export interface ExecuteResult {
   status: 'ok' | 'failed' | 'interrupted';
   /** The run stopped early because its LLM budget was spent. */
   budgetSpent: boolean;
+  /** Nodes that left more failed items than they allow; the run's status is then 'failed'. */
+  tooManyFailed: string[];
 }
 
 const LOCK_POLL_MS = 200;
@@ -103,6 +111,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   // Every in-flight item may listen for the drain; hundreds at once are expected, not a leak.
   setMaxListeners(0, options.drain);
   const emit = (event: EngineEvent) => reporter(event);
+  const allowedShare = (id: string) => graph.pipeline.nodes[id]?.maxFailed ?? options.maxFailed ?? 0;
+  const failuresAllowed = (outcome: NodeOutcome) => failureShare(outcome.items) <= allowedShare(outcome.id);
 
   const processNode = async (node: PlannedNode): Promise<NodeOutcome> => {
     const upstream = await Promise.all(node.inputs.map(async (input) => ({ input, outcome: await promises.get(input.from)! })));
@@ -112,6 +122,13 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       const state: OutcomeState = options.plan ? (unusable.outcome.state === 'will-run' || unusable.outcome.state === 'blocked' ? 'will-run' : 'blocked') : 'skipped';
       const outcome: NodeOutcome = { ...base, state, explain: options.plan ? [`waits for ${unusable.input.from}`] : [] };
       if (!options.plan) finish(outcome);
+      return outcome;
+    }
+    const held = options.plan ? undefined : upstream.find(({ outcome }) => outcome.state === 'partial' && !failuresAllowed(outcome));
+    if (held) {
+      const { failed } = held.outcome.items;
+      const outcome: NodeOutcome = { ...base, state: 'skipped' };
+      finish(outcome, `not run: ${held.input.from} left ${failed} failed item(s) (${percent(failureShare(held.outcome.items))}, more than its max_failed of ${percent(allowedShare(held.input.from))}).`);
       return outcome;
     }
     const inputDigests: Record<string, Digest> = {};
@@ -263,7 +280,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
           outputs[port] = await storeFile(store, value);
         }
       }
-      const spend = options.llm?.spendByNode().find((s) => s.nodeId === node.id);
+      const spend = options.llm?.spendOfNode(node.id);
       if (spend) stats.values = { ...(stats.values ?? {}), llm: spend as unknown as Json };
       const ms = Date.now() - started;
       const complete = totals.failed === 0;
@@ -278,9 +295,10 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
         stats,
         explain: keyed.explain,
       };
-      finish(outcome, complete ? undefined : `${totals.failed} item(s) failed; run the same command again to retry only those.`);
+      finish(outcome, complete ? undefined : failedItemsMessage(outcome, allowedShare(node.id)));
       return outcome;
     } catch (error) {
+      if (options.plan && error instanceof PlanDeferred) return { ...keyed, state: 'will-run', ms: Date.now() - started, estimate: { items: 0, cachedItems: 0, note: error.message } };
       if (options.drain.aborted && !(error instanceof NodeUserError)) {
         // Stopped by Ctrl-C: what was committed (items, checkpoints) is kept for the next run.
         const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats };
@@ -296,6 +314,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     }
   };
 
+  const llmProgress = (node: PlannedNode) => (node.type.uses?.llm && options.llm?.progress ? options.llm.progress.bind(options.llm) : undefined);
+
   const makeContext = (node: PlannedNode, key: NodeKey, totals: ItemTotals, stats: NodeStats) => {
     const temps: string[] = [];
     const tmpRoot = join(store.dir, 'tmp');
@@ -309,7 +329,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
         info: (message) => emit({ type: 'log', node: node.id, level: 'info', message }),
         warn: (message) => emit({ type: 'log', node: node.id, level: 'warn', message }),
       },
-      progress: (label, total) => progressHandle(node.id, label, total, emit),
+      progress: (label, total) => progressHandle(node.id, label, total, emit, llmProgress(node)),
       resolvePath: (path) => resolvePath(graph.pipeline.dir, path),
       tempDir: () => {
         mkdirSync(tmpRoot, { recursive: true });
@@ -318,8 +338,10 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
         return dir;
       },
       mapItems: (items, spec) =>
-        mapItems(items, spec, { itemStore, signal: options.drain, progress: (label, total) => progressHandle(node.id, label, total, emit), totals }),
+        mapItems(items, spec, { itemStore, signal: options.drain, progress: (label, total) => progressHandle(node.id, label, total, emit, llmProgress(node)), totals }),
       memoFile: (memoKey, build) => memoFile(store, runs, memoKey, build, tmpRoot),
+      memoFileExists: (memoKey) => memoFileLookup(store, digestJson(memoKey)) !== undefined,
+      planning: options.plan === true,
       llm: (overrides) => {
         if (!options.llm) throw new NodeUserError('This node calls an LLM, but the pipeline has no `llm:` section.', undefined, 'Add an llm: section (provider, model) to the pipeline.');
         // Planning only prices requests, so it works before a key is set.
@@ -357,23 +379,24 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       items: outcome.items,
       message: message ?? (outcome.diagnostic ? outcome.diagnostic.message : undefined),
     });
-    if (outcome.key && ['ran', 'partial', 'cached', 'failed', 'interrupted'].includes(state)) {
-      runs.recordHistory({
-        runId: options.runId,
-        pipeline: pipelinePath,
-        variant: options.variant,
-        nodeId: outcome.id,
-        type: outcome.type,
-        key: outcome.key,
-        state,
-        ms: outcome.ms,
-        itemsCached: outcome.items.cached,
-        itemsRan: outcome.items.ran,
-        itemsFailed: outcome.items.failed,
-        failureReasons: outcome.items.failureReasons,
-        at: Date.now(),
-      });
-    }
+    // Only what this run paid: a cached node paid nothing now, whatever it cost when it was computed.
+    const spend = outcome.state === 'cached' ? undefined : options.llm?.spendOfNode(outcome.id);
+    runs.recordHistory({
+      runId: options.runId,
+      pipeline: pipelinePath,
+      variant: options.variant,
+      nodeId: outcome.id,
+      type: outcome.type,
+      key: outcome.key ?? '',
+      state,
+      ms: outcome.ms,
+      itemsCached: outcome.items.cached,
+      itemsRan: outcome.items.ran,
+      itemsFailed: outcome.items.failed,
+      failureReasons: outcome.items.failureReasons,
+      at: Date.now(),
+      ...(spend === undefined ? {} : { spend: spend as unknown as Json }),
+    });
   };
 
   try {
@@ -392,10 +415,27 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const states = [...outcomes.values()].map((o) => o.state);
   const status = states.includes('failed') ? 'failed' : states.includes('interrupted') || options.drain.aborted ? 'interrupted' : 'ok';
   const budgetSpent = [...outcomes.values()].some((o) => o.items.budgetSpent);
-  return { outcomes, status, budgetSpent };
+  const tooManyFailed = [...outcomes.values()].filter((o) => o.state === 'partial' && !failuresAllowed(o)).map((o) => o.id);
+  return { outcomes, status: status === 'ok' && tooManyFailed.length > 0 ? 'failed' : status, budgetSpent, tooManyFailed };
 }
 
 type Row = { [key: string]: Json };
+
+/** Failed items as a share of the items the node had (0 when it had none). */
+export function failureShare(items: ItemTotals): number {
+  const total = items.cached + items.ran + items.failed;
+  return total === 0 ? 0 : items.failed / total;
+}
+
+function percent(share: number): string {
+  return `${Number((share * 100).toFixed(1))}%`;
+}
+
+function failedItemsMessage(outcome: NodeOutcome, allowed: number): string {
+  const share = failureShare(outcome.items);
+  const verdict = share <= allowed ? `within its max_failed of ${percent(allowed)}` : `more than its max_failed of ${percent(allowed)}: nodes that read it do not run`;
+  return `${outcome.items.failed} item(s) failed (${percent(share)}, ${verdict}).`;
+}
 
 function usableRun(store: Store, runs: RunStore, key: NodeKey) {
   const run = runs.getCompleted(key);
@@ -423,14 +463,14 @@ function selectNodes(graph: PipelineGraph, only: readonly string[] | undefined):
   return selected;
 }
 
-function progressHandle(node: string, label: string, total: number, emit: (e: EngineEvent) => void): ProgressHandle {
+function progressHandle(node: string, label: string, total: number, emit: (e: EngineEvent) => void, llm?: () => LlmProgress): ProgressHandle {
   let done = 0;
   let lastEmit = 0;
   const send = (force: boolean) => {
     const now = Date.now();
     if (!force && now - lastEmit < 100) return;
     lastEmit = now;
-    emit({ type: 'progress', node, label, done, total });
+    emit({ type: 'progress', node, label, done, total, ...(llm ? { llm: llm() } : {}) });
   };
   return {
     tick(n = 1) {
@@ -465,18 +505,25 @@ function checkpointStore(store: Store, key: NodeKey): CheckpointStore {
   };
 }
 
+/** Whether memoFile(memoKey) is in the cache (for `plan`: which downloads are done already). */
+export function memoFileCached(store: Store, memoKey: Json): boolean {
+  return memoFileLookup(store, digestJson(memoKey)) !== undefined;
+}
+
+function memoFileLookup(store: Store, key: Digest): string | undefined {
+  const row = store.sql('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;
+  if (!row) return undefined;
+  try {
+    return store.verifiedFilePath(row.digest);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A file built once per key into the store (see NodeContext.memoFile); also used by commands outside a run. */
 export async function memoFile(store: Store, runs: RunStore, memoKey: Json, build: (outPath: string) => Promise<void>, tmpRoot: string): Promise<string> {
   const key = digestJson(memoKey);
-  const lookup = () => {
-    const row = store.sql('SELECT digest FROM memo_files WHERE key = ?').get(key) as { digest: Digest } | undefined;
-    if (!row) return undefined;
-    try {
-      return store.verifiedFilePath(row.digest);
-    } catch {
-      return undefined;
-    }
-  };
+  const lookup = () => memoFileLookup(store, key);
   const found = lookup();
   if (found) return found;
   const lockName = `memo:${key}`;
@@ -517,6 +564,7 @@ function nodeDiagnostic(graph: PipelineGraph, node: PlannedNode, message: string
 
 function errorDiagnostic(graph: PipelineGraph, node: PlannedNode, error: unknown): Diagnostic {
   if (error instanceof NodeUserError) return nodeDiagnostic(graph, node, error.message, error.param, error.hint);
+  if (error instanceof LlmEndpointError) return { ...nodeDiagnostic(graph, node, error.message, undefined, error.hint), reason: 'llm-unreachable' };
   if (error instanceof StoreError) return { ...nodeDiagnostic(graph, node, error.message, undefined, error.hint), reason: 'cache-problem' };
   if (error instanceof DiagnosticError) return error.diagnostics[0]!;
   const err = error as NodeJS.ErrnoException;

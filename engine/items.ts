@@ -8,7 +8,7 @@ import type { Store } from '../cache/store.js';
 import type { ItemKey, Json } from './json.js';
 import { itemKey } from './keys.js';
 import type { ItemFailure, ItemMapResult, ItemMapSpec, ProgressHandle } from './node-type.js';
-import { LlmCallError } from './llm/types.js';
+import { LlmCallError, LlmEndpointError } from './llm/types.js';
 
 const LOOKUP_CHUNK = 500;
 // Cheap items finish in one synchronous burst; committing a random-keyed index dirties a page per item, so
@@ -66,7 +66,8 @@ export async function mapItems<I, R extends Json>(
   deps: { itemStore: ItemStore; signal: AbortSignal; progress: (label: string, total: number) => ProgressHandle; totals: ItemTotals },
 ): Promise<ItemMapResult<R>> {
   const keys: ItemKey[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) keys[i] = itemKey(spec.namespace, spec.key(items[i]!, i));
+  for (let i = 0; i < items.length; i++) keys[i] = itemKey(spec.namespace, spec.key(items[i]!, i, 0));
+  const attempts = Math.max(1, spec.attempts ?? 1);
   const hits = deps.itemStore.lookup(keys);
   const results: (R | undefined)[] = new Array(items.length);
   const todo: number[] = [];
@@ -95,6 +96,7 @@ export async function mapItems<I, R extends Json>(
   let flushScheduled = false;
   // A failed commit (disk full, I/O error) stops the map; it is rethrown once in-flight items have settled.
   let writeError: unknown;
+  let fatalError: unknown;
   const flush = () => {
     flushScheduled = false;
     const batch = pending;
@@ -118,24 +120,48 @@ export async function mapItems<I, R extends Json>(
     while (next < todo.length) {
       if (stopScheduling || deps.signal.aborted) return;
       const index = todo[next++]!;
-      const key = keys[index]!;
-      try {
-        const value = await spec.run(items[index]!, index, deps.signal);
-        results[index] = value;
-        pending.push({ key, ok: 1, value: JSON.stringify(value), reason: null });
-        ran++;
-      } catch (error) {
-        if (error instanceof LlmCallError && (error.reason === 'budget-exceeded' || error.reason === 'aborted')) {
-          // Not the item's fault: leave it unattempted and stop starting new ones.
-          if (error.reason === 'budget-exceeded') deps.totals.budgetSpent = true;
-          skipped++;
-          stopScheduling = true;
-          continue;
+      let key = keys[index]!;
+      let settled = true;
+      for (let attempt = 0; ; ) {
+        try {
+          const value = await spec.run(items[index]!, index, deps.signal, attempt);
+          results[index] = value;
+          pending.push({ key, ok: 1, value: JSON.stringify(value), reason: null });
+          ran++;
+          break;
+        } catch (error) {
+          if (error instanceof LlmCallError && (error.reason === 'budget-exceeded' || error.reason === 'aborted')) {
+            // Not the item's fault: leave it unattempted and stop starting new ones.
+            if (error.reason === 'budget-exceeded') deps.totals.budgetSpent = true;
+            stopScheduling = true;
+            settled = false;
+            break;
+          }
+          if (error instanceof LlmEndpointError) {
+            // The endpoint itself is unusable: every other item would fail the same way.
+            fatalError ??= error;
+            stopScheduling = true;
+            settled = false;
+            break;
+          }
+          const reason = describeFailure(error);
+          pending.push({ key, ok: 0, value: null, reason });
+          if (attempt + 1 < attempts && !(error instanceof LlmCallError)) {
+            attempt++;
+            key = itemKey(spec.namespace, spec.key(items[index]!, index, attempt));
+            const hit = deps.itemStore.lookup([key]).get(key);
+            if (hit !== undefined) {
+              results[index] = JSON.parse(hit) as R;
+              ran++;
+              break;
+            }
+            continue;
+          }
+          failures.push({ index, key, reason });
+          break;
         }
-        const reason = describeFailure(error);
-        failures.push({ index, key, reason });
-        pending.push({ key, ok: 0, value: null, reason });
       }
+      if (!settled) continue;
       progress.tick(1);
       scheduleFlush();
     }
@@ -148,6 +174,7 @@ export async function mapItems<I, R extends Json>(
     progress.done();
   }
   if (writeError !== undefined) throw writeError;
+  if (fatalError !== undefined) throw fatalError;
   skipped = todo.length - ran - failures.length;
   deps.totals.cached += cached;
   deps.totals.ran += ran;

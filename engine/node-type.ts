@@ -77,6 +77,40 @@ export interface ProgressHandle {
 }
 
 /** A problem the user can fix, raised by a node. The engine adds node id, type and pipeline location. */
+/** A table in a report section. */
+export interface ReportSectionTable {
+  caption?: string;
+  header: string[];
+  rows: string[][];
+  /** Mark the largest number of each column (results tables). */
+  bestPerColumn?: boolean;
+  /** Rows shown muted (baselines). */
+  mutedRows?: number[];
+}
+
+/** A part of the run report that a node type contributes (the eval node its results table, a filter its removals). */
+export interface ReportSection {
+  title: string;
+  text?: string;
+  tables?: ReportSectionTable[];
+}
+
+/** What a node type's report() sees of a finished node: its parameters, its stats and its outputs' rows. */
+export interface NodeReportView {
+  params: Json;
+  stats: NodeStats;
+  /** The first `n` rows of a rows output; undefined when it is no longer in the cache. */
+  rows(port: string, n: number): Row[] | undefined;
+}
+
+/** Thrown by a cheap node while planning when running it would do real work; `plan` shows the message as its note. */
+export class PlanDeferred extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanDeferred';
+  }
+}
+
 export class NodeUserError extends Error {
   constructor(
     message: string,
@@ -95,9 +129,17 @@ export interface ItemMapSpec<I, R extends Json> {
    * variants and pipelines. Include a version so that changing the computation is a visible decision.
    */
   namespace: string;
-  /** The canonical record identifying one item's computation: everything its result depends on. */
-  key(item: I, index: number): Json;
-  run(item: I, index: number, signal: AbortSignal): Promise<R>;
+  /**
+   * The canonical record identifying one item's computation: everything its result depends on. `attempt` > 0 is a
+   * fresh try of an item whose earlier attempts failed for a reason a rerun would repeat (see `attempts`).
+   */
+  key(item: I, index: number, attempt: number): Json;
+  run(item: I, index: number, signal: AbortSignal, attempt: number): Promise<R>;
+  /**
+   * Tries per item (default 1). When an attempt fails with an error other than an LlmCallError (which a rerun
+   * retries anyway), the next attempt runs under its own key: e.g. a refused LLM answer, re-drawn as a new sample.
+   */
+  attempts?: number;
   /** Items run at once (default 1). Batch-mode LLM nodes pass a large number so requests can be collected. */
   concurrency?: number;
   /** Label for the progress display. */
@@ -155,6 +197,13 @@ export interface NodeContext<Options> {
   mapItems<I, R extends Json>(items: readonly I[], spec: ItemMapSpec<I, R>): Promise<ItemMapResult<R>>;
   /** Cached content-addressed computation of a whole value by key (e.g. the GloVe binary conversion). */
   memoFile(key: Json, build: (outPath: string) => Promise<void>): Promise<string>;
+  /** Whether memoFile(key) would be served from the cache without building. */
+  memoFileExists(key: Json): boolean;
+  /**
+   * True while `synthcse plan` runs a cheap node to see its output. A cheap node that would do real work first (a
+   * download) throws PlanDeferred instead, saying what it will do.
+   */
+  planning: boolean;
   /**
    * The LLM client for this node, from the pipeline's `llm:` section (throws a NodeUserError if none is configured).
    * `mode` and `model` come from the node's own options/params when it sets them.
@@ -186,6 +235,15 @@ export interface NodeTypeDefinition<
    * an option (not a param) therefore keys on content only, not location.
    */
   files?(params: z.output<P>, options: z.output<O>, resolvePath: (path: string) => string): string[];
+  /**
+   * Files the node will fetch over the network into the cache (not there locally), each with the memoFile key it
+   * is kept under: `plan` lists them with their size and whether they are cached already.
+   */
+  downloads?(params: z.output<P>, resolvePath: (path: string) => string): { url: string; memoKey: Json }[];
+  /** Sections of the run report about a finished node of this type (the engine's report knows no node type). */
+  report?(view: NodeReportView): ReportSection[];
+  /** Titles of the curves the node records in stats.curves, by curve name, for the report's charts. */
+  curveTitles?: Record<string, string>;
   /** Services the node uses; their keyed configuration (e.g. LLM provider and model) joins the node key. */
   uses?: { llm?: boolean };
   /** Cheap and side-effect free (e.g. load, filter): `plan` may run it to see how many items downstream will need. */
@@ -201,6 +259,8 @@ export interface NodeEstimate {
   inputTokens?: number;
   outputTokens?: number;
   costUsd?: number;
+  /** LLM requests the node will send (for `plan`'s time estimate). */
+  requests?: number;
   note?: string;
 }
 

@@ -42,6 +42,25 @@ export interface HistoryRow {
   itemsFailed: number;
   failureReasons: Record<string, number>;
   at: number;
+  /** What the node paid in this run (LLM requests, tokens, USD), when it paid anything. */
+  spend?: Json;
+}
+
+export interface RunRow {
+  runId: string;
+  pipeline: string;
+  variant: string;
+  argv: string[];
+  status: string;
+  started: number;
+  finished: number | null;
+}
+
+export interface RunNodeRow {
+  nodeId: string;
+  type: string;
+  /** This run's spend of the node; undefined when it paid nothing (or did not finish). */
+  spend?: Json;
 }
 
 const DDL = `
@@ -59,6 +78,10 @@ CREATE TABLE IF NOT EXISTS node_history (
   items_failed INTEGER NOT NULL, failure_reasons TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (run_id, node_id)
 );
 CREATE INDEX IF NOT EXISTS node_history_by_node ON node_history (node_id, at);
+CREATE TABLE IF NOT EXISTS run_nodes (
+  run_id TEXT NOT NULL, node_id TEXT NOT NULL, position INTEGER NOT NULL, type TEXT NOT NULL, spend TEXT,
+  PRIMARY KEY (run_id, node_id)
+);
 CREATE TABLE IF NOT EXISTS last_keys (
   pipeline TEXT NOT NULL, variant TEXT NOT NULL, node_id TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL,
   file_names TEXT NOT NULL, PRIMARY KEY (pipeline, variant, node_id)
@@ -125,8 +148,35 @@ export class RunStore {
   }
 
 
-  startRun(runId: string, pipeline: string, variant: string, argv: string[]): void {
-    this.sql('INSERT OR REPLACE INTO runs (run_id, pipeline, variant, argv, started, status) VALUES (?, ?, ?, ?, ?, ?)').run(runId, pipeline, variant, JSON.stringify(argv), Date.now(), 'running');
+  /** Records the run and every node it will consider, so a killed run still lists them all. */
+  startRun(runId: string, pipeline: string, variant: string, argv: string[], nodes: readonly { id: string; type: string }[] = []): void {
+    this.store.transaction(() => {
+      this.sql('INSERT OR REPLACE INTO runs (run_id, pipeline, variant, argv, started, status) VALUES (?, ?, ?, ?, ?, ?)').run(runId, pipeline, variant, JSON.stringify(argv), Date.now(), 'running');
+      const insert = this.sql('INSERT OR REPLACE INTO run_nodes (run_id, node_id, position, type, spend) VALUES (?, ?, ?, ?, NULL)');
+      nodes.forEach((node, position) => insert.run(runId, node.id, position, node.type));
+    });
+  }
+
+  runNodes(runId: string): RunNodeRow[] {
+    const rows = this.sql('SELECT node_id, type, spend FROM run_nodes WHERE run_id = ? ORDER BY position').all(runId) as { node_id: string; type: string; spend: string | null }[];
+    return rows.map((r) => ({ nodeId: r.node_id, type: r.type, ...(r.spend === null ? {} : { spend: JSON.parse(r.spend) as Json }) }));
+  }
+
+  /** Past runs, newest first (of one pipeline file when given). */
+  listRuns(pipeline?: string, limit = 50): RunRow[] {
+    const rows = (pipeline === undefined
+      ? this.sql('SELECT * FROM runs ORDER BY started DESC LIMIT ?').all(limit)
+      : this.sql('SELECT * FROM runs WHERE pipeline = ? ORDER BY started DESC LIMIT ?').all(pipeline, limit)) as { run_id: string; pipeline: string; variant: string; argv: string; status: string; started: number; finished: number | null }[];
+    return rows.map((r) => ({ runId: r.run_id, pipeline: r.pipeline, variant: r.variant, argv: JSON.parse(r.argv) as string[], status: r.status, started: r.started, finished: r.finished }));
+  }
+
+  /** The run whose id starts with `prefix` (ids are UUIDs; 8 characters are shown); undefined if none or several. */
+  findRun(prefix: string): RunRow | 'ambiguous' | undefined {
+    const rows = this.sql("SELECT run_id FROM runs WHERE run_id LIKE ? || '%' LIMIT 2").all(prefix) as { run_id: string }[];
+    if (rows.length > 1) return 'ambiguous';
+    if (rows.length === 0) return undefined;
+    const row = this.sql('SELECT * FROM runs WHERE run_id = ?').get(rows[0]!.run_id) as { run_id: string; pipeline: string; variant: string; argv: string; status: string; started: number; finished: number | null };
+    return { runId: row.run_id, pipeline: row.pipeline, variant: row.variant, argv: JSON.parse(row.argv) as string[], status: row.status, started: row.started, finished: row.finished };
   }
 
   finishRun(runId: string, status: string): void {
@@ -139,6 +189,9 @@ export class RunStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(row.runId, row.nodeId, row.pipeline, row.variant, row.type, row.key, row.state, row.ms, row.itemsCached, row.itemsRan, row.itemsFailed, JSON.stringify(row.failureReasons), row.at));
+    if (row.spend !== undefined) {
+      this.deferred.push(() => this.sql('UPDATE run_nodes SET spend = ? WHERE run_id = ? AND node_id = ?').run(JSON.stringify(row.spend), row.runId, row.nodeId));
+    }
   }
 
   /** The last key of every node of a pipeline and variant, read in one query (record JSON parsed on demand). */
@@ -179,7 +232,7 @@ export class RunStore {
   }
 
   history(runId: string): HistoryRow[] {
-    const rows = this.sql('SELECT * FROM node_history WHERE run_id = ? ORDER BY at').all(runId) as Array<Record<string, unknown>>;
+    const rows = this.sql('SELECT * FROM node_history WHERE run_id = ? ORDER BY at, rowid').all(runId) as Array<Record<string, unknown>>;
     return rows.map(toHistory);
   }
 

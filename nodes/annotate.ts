@@ -15,8 +15,8 @@ import { defineNode, NodeUserError, type NodeContext, type PortValue } from '../
 import type { Json, Row } from '../engine/json.js';
 import type { LlmClient } from '../engine/llm/types.js';
 import { readFileSync } from 'node:fs';
-import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
-import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
+import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } from './prompts/llm-call.js';
+import { estimateJob, llmJobReport, present, runJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
 import { buildSyncseRequest, readSyncsePool } from './prompts/syncse.js';
 import { buildDinoRequest, counterLabelProblems, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
@@ -39,6 +39,7 @@ const Common = {
   model: z.string().optional(),
   /** Seeds the per-item sampling of instructions and exemplars. */
   seed: z.number().int().default(0),
+  resample: resampleParam,
 };
 
 const SyncseParams = z.strictObject({
@@ -143,6 +144,9 @@ function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: 
     calls: (item) => item.calls,
     namespace: `annotate/syncse@${RECIPE_VERSIONS.syncse}`,
     label: 'annotate (SynCSE)',
+    resample: p.resample,
+    group: { name: 'instruction (positive / negative)', of: (item) => `${String(item.instructions[0])} / ${String(item.instructions[1])}` },
+    describe: (item) => item.text,
     parser: PARSER_VERSIONS.sentence,
     run: async (item, signal) => {
       const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
@@ -195,6 +199,8 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
     calls: (item) => item.calls,
     namespace: `annotate/multicsr@${RECIPE_VERSIONS.multicsr}`,
     label: 'annotate (MultiCSR)',
+    resample: p.resample,
+    describe: (item) => item.text,
     parser: PARSER_VERSIONS.sentence,
     run: async (item, signal) => {
       const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
@@ -234,6 +240,9 @@ function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: 
     calls: (item) => [item.call],
     namespace: `annotate/dino-x2@${RECIPE_VERSIONS['dino-x2']}`,
     label: 'annotate (DINO x2)',
+    resample: p.resample,
+    group: { name: 'label', of: (item) => String(item.label) },
+    describe: (item) => item.x1,
     parser: dinoParserKey(rules),
     run: async (item, signal) => {
       const x2 = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 2', rules));
@@ -270,6 +279,7 @@ export const annotate = defineNode({
   },
   uses: { llm: true },
   files: recipeFiles,
+  report: (view) => llmJobReport(view.stats),
   async estimate(inputs, params, ctx) {
     const rows = inputRows(inputs.sentences);
     switch (params.recipe) {

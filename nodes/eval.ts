@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { defineNode, NodeUserError, type FileValue, type PortValue } from '../engine/node-type.js';
 import { dataFolder, keyedDataFiles } from './sts/data-folder.js';
 import { evaluateModel, type MetricRow } from './sts/evaluate.js';
-import { RemoteFiles, withRemoteFiles } from './sts/remote.js';
+import { RemoteFiles, remoteDownloads, withRemoteFiles } from './sts/remote.js';
 import { withSentEvalFiles } from './sts/senteval.js';
-import { markdownTable } from './sts/table.js';
+import { markdownTable, tableCells } from './sts/table.js';
 import { DEV_TASKS, selectionTasks, TABLE_TASKS } from './sts/tasks.js';
 
 const TASK_NAMES = [...TABLE_TASKS, ...DEV_TASKS] as const;
@@ -64,6 +64,20 @@ export const evaluate = defineNode({
   files(p, _options, resolvePath) {
     return keyedDataFiles(p.data, true, resolvePath);
   },
+  downloads(p, resolvePath) {
+    return remoteDownloads(dataFolder(p.data === undefined ? undefined : resolvePath(p.data)), p.remote);
+  },
+  report(view) {
+    const metrics = (view.rows('metrics', 1000) ?? []) as unknown as MetricRow[];
+    if (metrics.length === 0) return [];
+    const main = view.stats.values?.model_label;
+    const select = view.stats.values?.select;
+    // Baselines above the model, as the papers list them, and shown muted.
+    const ordered = [...metrics.filter((r) => r.model !== main), ...metrics.filter((r) => r.model === main)];
+    const { header, rows, models } = tableCells(ordered, typeof select === 'string' ? selectionTasks(select) : undefined);
+    const mutedRows = typeof main === 'string' ? models.flatMap((m, i) => (m === main ? [] : [i])) : [];
+    return [{ title: 'STS results (Spearman × 100)', tables: [{ header, rows, bestPerColumn: true, mutedRows }] }];
+  },
   async run(inputs, p, ctx) {
     let folder = await withRemoteFiles(dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data)), p.remote, ctx);
     if (p.senteval !== false) {
@@ -105,6 +119,7 @@ export const evaluate = defineNode({
       table: markdownTable([...metrics.filter((r) => r.model !== models[0]!.label), ...metrics.filter((r) => r.model === models[0]!.label)], selection),
     };
     for (const r of metrics) if (r.model === models[0]!.label) ctx.stats.values[r.task] = r.spearman;
+    ctx.stats.values.model_label = models[0]!.label;
     return { metrics };
   },
 });

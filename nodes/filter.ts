@@ -48,11 +48,28 @@ export const filter = defineNode({
     triplets: { kind: 'triplets', description: 'triplets (scores ride along when the input was scored)' },
   },
   cheap: true,
+  report(view) {
+    const removed = Object.entries(view.stats.removed ?? {});
+    if (removed.length === 0) return [];
+    const examples = (view.stats.values?.removed_examples ?? {}) as Record<string, Row[]>;
+    const rules = [...new Set(removed.map(([reason]) => reason.split('.')[0]!))];
+    const rows = rules.map((n) => {
+      const reasons = removed.filter(([reason]) => reason.split('.')[0] === n);
+      const shown = Object.entries(examples).find(([rule]) => rule.split('.')[0] === n);
+      return [
+        shown ? shown[0] : `${n}.${reasons[0]![0].split('.').slice(1).join('.')}`,
+        reasons.map(([reason, count]) => `${count} ${reason.split('.').slice(1).join('.')}`).join(', '),
+        (shown?.[1] ?? []).map(rowText).join('\n') || '–',
+      ];
+    });
+    return [{ title: 'Rows removed by each rule', text: `The first ${EXAMPLES_PER_RULE} rows each rule removed, as they were before it.`, tables: [{ header: ['rule', 'removed', 'examples'], rows }] }];
+  },
   async run(inputs, params, ctx) {
     const { kind, rows: input } = connected({ sentences: inputs.sentences, pairs: inputs.pairs, triplets: inputs.triplets });
     const model = inputs.model !== undefined && inputs.model.form === 'file' ? inputs.model : undefined;
     let rows = input;
     const removed: Record<string, number> = {};
+    const examples: Record<string, Row[]> = {};
     let added = 0;
     for (const [i, rule] of params.rules.entries()) {
       const before = rows.length;
@@ -66,13 +83,43 @@ export const filter = defineNode({
         }
         throw error;
       }
+      const dropped = removedRows(rows, outcome.rows, EXAMPLES_PER_RULE);
+      if (dropped.length > 0) examples[`${i + 1}.${rule.rule}`] = dropped;
       rows = outcome.rows;
       for (const [reason, n] of Object.entries(outcome.removed)) removed[`${i + 1}.${reason}`] = n;
       added += outcome.added ?? 0;
       ctx.log.info(`filter ${i + 1} ${rule.rule}: ${before} → ${rows.length} rows`);
     }
     ctx.stats.removed = { ...ctx.stats.removed, ...removed };
-    ctx.stats.values = { ...ctx.stats.values, input_rows: input.length, output_rows: rows.length, added_rows: added };
+    ctx.stats.values = { ...ctx.stats.values, input_rows: input.length, output_rows: rows.length, added_rows: added, removed_examples: examples };
     return { sentences: kind === 'sentences' ? rows : [], pairs: kind === 'pairs' ? rows : [], triplets: kind === 'triplets' ? rows : [] };
   },
 });
+
+const EXAMPLES_PER_RULE = 3;
+const EXAMPLE_CHARS = 200;
+
+/** One row as text for the report: its string fields joined (anchor | positive | negative). */
+function rowText(row: Row): string {
+  return Object.values(row)
+    .filter((v) => typeof v === 'string')
+    .join(' | ');
+}
+
+/**
+ * Up to `n` rows of `before` that a rule dropped. Rules that also rewrite rows (trim, a swap) are matched on their
+ * normalised text; when that cannot tell removed from rewritten rows, no example is claimed.
+ */
+function removedRows(before: readonly Row[], after: readonly Row[], n: number): Row[] {
+  const dropped = before.length - after.length;
+  if (dropped <= 0) return [];
+  const kept = new Set(after);
+  let missing = before.filter((row) => !kept.has(row));
+  if (missing.length !== dropped) {
+    const norm = (row: Row) => rowText(row).toLowerCase().replace(/\s+/g, ' ').trim();
+    const keptText = new Set(after.map(norm));
+    missing = before.filter((row) => !keptText.has(norm(row)));
+    if (missing.length !== dropped) return [];
+  }
+  return missing.slice(0, n).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && v.length > EXAMPLE_CHARS ? `${v.slice(0, EXAMPLE_CHARS)}…` : v])));
+}

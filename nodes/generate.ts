@@ -12,9 +12,9 @@
 import { z } from 'zod';
 import { defineNode, NodeUserError, type NodeContext } from '../engine/node-type.js';
 import type { Row } from '../engine/json.js';
-import type { LlmClient, LlmRequest } from '../engine/llm/types.js';
-import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
-import { estimateJob, present, runJob, type LlmJob } from './prompts/llm-job.js';
+import type { LlmClient } from '../engine/llm/types.js';
+import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } from './prompts/llm-call.js';
+import { estimateJob, llmJobReport, present, runJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
 import { readStringList, readYamlFile } from './prompts/files.js';
 import { buildScratchRequest, checkTemplates, readGenres, templateSets, TemplatesFile, type Genre } from './prompts/scratch.js';
@@ -35,6 +35,7 @@ const ScratchParams = z.strictObject({
   recipe: z.literal('syncse-scratch'),
   model: z.string().optional(),
   seed: z.number().int().default(0),
+  resample: resampleParam,
   /**
    * Prompt templates with {n} {genre} {description} {topics} {example}: a YAML list, or named lists (general, and
    * e.g. captions for image captions); one template of the genre's set is sampled per call.
@@ -63,6 +64,7 @@ const ScratchParams = z.strictObject({
 const DinoX1Params = z.strictObject({
   recipe: z.literal('dino-x1'),
   model: z.string().optional(),
+  resample: resampleParam,
   spec: z.string().default('prompts/dino/v1/sts-x1.yaml'),
   /** Calls per task instruction (DINO generated x1 with each of the three STS instructions). */
   calls_per_label: z.number().int().min(1).max(1000000).default(100),
@@ -119,8 +121,8 @@ function resolveScratchSampling(p: z.output<typeof ScratchParams>, llm: LlmClien
 
 interface ScratchItem {
   genre: Genre;
-  call: number;
-  request: LlmRequest;
+  /** The call index is the sample index: two calls that drew the same template and topics stay distinct. */
+  call: PlannedCall;
   topics: string[];
 }
 
@@ -148,21 +150,23 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
   const items = genres.flatMap((genre) =>
     Array.from({ length: p.calls_per_genre }, (_, call) => {
       const built = buildScratchRequest(templates, genre, topics, call, s);
-      return { genre, call, request: built.request, topics: built.topics };
+      return { genre, call: { request: built.request, sample: call }, topics: built.topics };
     }),
   );
   return {
     llm,
     items,
-    // The call index is the sample index: two calls that drew the same template and topics stay distinct.
-    calls: (item) => [{ request: item.request, sample: item.call }],
+    calls: (item) => [item.call],
     namespace: `generate/syncse-scratch@${RECIPE_VERSIONS['syncse-scratch']}`,
     label: 'generate (SynCSE-scratch)',
+    resample: p.resample,
+    group: { name: 'genre', of: (item) => item.genre.name },
+    describe: (item) => `${item.genre.name}: ${item.topics.join(', ')}`,
     parser: PARSER_VERSIONS.list,
     param: ['presence_penalty'],
     notes,
     run: async (item, signal) => {
-      const sentences = await completeAndParse(llm, { request: item.request, sample: item.call }, signal, parseSentenceList);
+      const sentences = await completeAndParse(llm, item.call, signal, parseSentenceList);
       return sentences.map((text) => ({ text, genre: item.genre.name, topics: item.topics.join('; ') }));
     },
   };
@@ -192,6 +196,9 @@ function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: 
     calls: (item) => [item.call],
     namespace: `generate/dino-x1@${RECIPE_VERSIONS['dino-x1']}`,
     label: 'generate (DINO x1)',
+    resample: p.resample,
+    group: { name: 'label', of: (item) => String(item.label) },
+    describe: (item) => `label ${item.label}`,
     parser: dinoParserKey(rules),
     run: async (item, signal) => {
       const text = await completeAndParse(llm, item.call, signal, (r) => parseDinoContinuation(r, 'Sentence 1', rules));
@@ -209,6 +216,7 @@ export const generate = defineNode({
   inputs: {},
   outputs: { sentences: { kind: 'sentences', description: '{text, ...}: genre and topics (syncse-scratch) or task_label (dino-x1)' } },
   uses: { llm: true },
+  report: (view) => llmJobReport(view.stats),
   files: (p) => (p.recipe === 'syncse-scratch' ? [p.templates, p.genres, p.topics] : [p.spec]),
   async estimate(_inputs, params, ctx) {
     return params.recipe === 'syncse-scratch' ? estimateJob(scratchJob(params, ctx)) : estimateJob(dinoX1Job(params, ctx));

@@ -5,7 +5,6 @@
  * `on_bad_row: skip`. The file's content joins the node key via `files()`; a URL is keyed by its address and
  * `sha256` (give sha256 so that a changed upstream file is noticed).
  */
-import { isAbsolute } from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defineNode, NodeUserError } from '../engine/node-type.js';
@@ -13,6 +12,7 @@ import { decodeUtf8, formatFromName, parseFormat, type Format, type SourceRecord
 import { checkColumns, toRows, type LoadKind } from './load/fields.js';
 import { limitRows, sampleRows } from './load/select.js';
 import { readSource } from './load/source.js';
+import { downloadMemoKey } from './data/download.js';
 
 const Column = z.union([z.string(), z.number().int().min(0)]);
 
@@ -38,6 +38,8 @@ export const LoadParams = z
     /** tsv/csv: the first line names the columns. */
     header: z.boolean().default(true),
     on_bad_row: z.enum(['error', 'skip']).default('error'),
+    /** Drop rows equal to an earlier row (SynCSE took NLI premises once each: sent0 of nli_for_simcse.csv, deduplicated). */
+    dedupe: z.boolean().optional(),
     /** Keep the first N rows. */
     limit: z.number().int().min(1).optional(),
     /** Keep K rows chosen by a seeded hash (after `limit`), in file order. */
@@ -90,11 +92,15 @@ export const load = defineNode({
     scored: { kind: 'scored-triplets', description: 'kind: scored-triplets (empty otherwise)' },
   },
   cheap: true,
-  files(p) {
-    // The path's content joins the key. A missing absolute path with a url fallback is keyed by url + sha256.
+  files(p, _options, resolvePath) {
+    // The path's content joins the key. A missing path with a url fallback is keyed by url + sha256.
     if (p.path === undefined) return [];
-    if (p.url !== undefined && isAbsolute(p.path) && !existsSync(p.path)) return [];
+    if (p.url !== undefined && !existsSync(resolvePath(p.path))) return [];
     return [p.path];
+  },
+  downloads(p, resolvePath) {
+    if (p.url === undefined || (p.path !== undefined && existsSync(resolvePath(p.path)))) return [];
+    return [{ url: p.url, memoKey: downloadMemoKey({ url: p.url, sha256: p.sha256 }) }];
   },
   async run(_inputs, p, ctx) {
     const { columns: single, textColumns } = splitTextColumns(p.kind as LoadKind, p.columns);
@@ -109,6 +115,16 @@ export const load = defineNode({
     let rows = toRows(records, { file: source.name, kind: p.kind, columns, keep: p.keep, onBadRow: p.on_bad_row }, skipped);
     if (rows.length === 0) throw new NodeUserError(`${source.name} holds no ${p.kind} rows`, ['path']);
     const read = rows.length;
+    if (p.dedupe) {
+      const seen = new Set<string>();
+      rows = rows.filter((row) => {
+        const key = JSON.stringify(row);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      if (rows.length < read) skipped.duplicates = read - rows.length;
+    }
     rows = sampleRows(limitRows(rows, p.limit), p.sample, p.seed);
     if (Object.keys(skipped).length > 0) ctx.stats.removed = { ...ctx.stats.removed, ...skipped };
     ctx.stats.values = { ...ctx.stats.values, read, rows: rows.length, format, source: source.name };

@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import { defineNode, type NodeContext, type PortValue } from '../engine/node-type.js';
 import type { Row } from '../engine/json.js';
-import { LlmNodeOptions, completeAndParse, type PlannedCall } from './prompts/llm-call.js';
-import { estimateJob, runJob, type LlmJob } from './prompts/llm-job.js';
+import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } from './prompts/llm-call.js';
+import { estimateJob, llmJobReport, runJob, type LlmJob } from './prompts/llm-job.js';
 import { PARSER_VERSIONS, parseScore } from './prompts/parsers.js';
 import { DEFAULT_SCORING_SYSTEM, DEFAULT_SCORING_TEMPLATE, buildScoringRequest } from './prompts/scoring.js';
 import { textsOf } from './prompts/rows.js';
@@ -24,6 +24,7 @@ export const ScoreParams = z.strictObject({
   /** Greedy, as the paper decoded Flan-T5. */
   temperature: z.number().min(0).max(2).nullable().default(0),
   max_tokens: z.number().int().min(1).max(256).default(8),
+  resample: resampleParam,
 });
 export type ScoreParams = z.output<typeof ScoreParams>;
 
@@ -54,6 +55,8 @@ function scoreJob(rows: readonly Row[], p: ScoreParams, ctx: NodeContext<LlmNode
     calls: (item) => [item.pos, item.neg],
     namespace: `score/judge@${SCORE_VERSION}`,
     label: 'score',
+    resample: p.resample,
+    describe: (item) => String(item.row.anchor ?? ''),
     parser: PARSER_VERSIONS.score,
     param: ['template'],
     run: async (item, signal) => {
@@ -75,6 +78,7 @@ export const score = defineNode({
   inputs: { triplets: { kind: ['triplets', 'scored-triplets'] } },
   outputs: { scored: { kind: 'scored-triplets', description: 'triplets with positive_score and negative_score' } },
   uses: { llm: true },
+  report: (view) => llmJobReport(view.stats),
   async estimate(inputs, p, ctx) {
     return estimateJob(scoreJob(inputRows(inputs.triplets), p, ctx));
   },

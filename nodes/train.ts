@@ -4,7 +4,7 @@
  * last step), and exports the model to ONNX (the node's `model` output).
  * Checkpoints go to ctx.checkpoints; a run stopped mid-training resumes and ends with the same model.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { JsonObject } from '../engine/json.js';
@@ -13,6 +13,8 @@ import { loadEncoder, type SentenceEncoder } from './encoders/index.js';
 import { gloveVectorsFor } from './encoders/glove-node.js';
 import { exportGloveAvgOnnx } from './onnx/export-glove.js';
 import { dataFolder, selectionFiles, sickrDevFile, stsbDevFile } from './sts/data-folder.js';
+import { RemoteFiles, remoteDownloads, withRemoteFiles } from './sts/remote.js';
+import { FREQUENT_WORDS, trimVocabulary } from './train/trim-vocab.js';
 import { loadStsFile } from './sts/loaders.js';
 import { trainingSetFromRows } from './train/data.js';
 import { OBJECTIVES } from './train/objectives.js';
@@ -84,6 +86,8 @@ export const TrainParams = z.strictObject({
   eval_every: z.number().int().min(0).default(25),
   /** Data folder holding stsb/dev.tsv (and sick/trial.tsv); default $SYNTHCSE_DATA, else ../shared/data beside the repository. */
   data: z.string().optional(),
+  /** Where to download selection files (stsb/dev.tsv or stsb/sts-dev.csv…) the data folder lacks, as eval's `remote`. */
+  remote: RemoteFiles.optional(),
 });
 export type TrainParams = z.output<typeof TrainParams>;
 
@@ -119,7 +123,8 @@ function rowsOf(value: PortValue, port: string): JsonObject[] {
 export const train = defineNode({
   type: 'train',
   // 2: the select parameter; multicsr-masked as MultiCSR's released loss (weights ×0, BCE over softmax outputs).
-  version: 2,
+  // 3: a glove-avg model keeps the training and selection words and the most frequent (train/trim-vocab.ts).
+  version: 3,
   description: 'Train a glove-avg encoder or fine-tune a BERT/RoBERTa checkpoint (simcse-sup, simcse-unsup, cosine-regression, multicsr-masked) and export it to ONNX.',
   params: TrainParams,
   options: TrainNodeOptions,
@@ -135,10 +140,21 @@ export const train = defineNode({
     // A local transformer checkpoint is keyed by the digests of its files, never by its name or path.
     const local = p.encoder === 'transformer' && p.checkpoint !== undefined && parseHubModel(p.checkpoint) === undefined;
     const model = local ? checkpointFiles(resolvePath(p.checkpoint!)) : [];
+    // The selection files are also what a glove-avg vocabulary keeps beside the training words.
     return [...model, ...selectionFiles(p.data, p.select, resolvePath)];
+  },
+  downloads(p, resolvePath) {
+    return remoteDownloads(dataFolder(p.data === undefined ? undefined : resolvePath(p.data)), p.remote);
+  },
+  curveTitles: {
+    loss: 'Training loss',
+    'stsb-dev': 'STS-B dev Spearman (×100), selection',
+    'stsb-sickr-dev': 'Mean of STS-B and SICK-R dev Spearman (×100), selection',
+    holdout: 'Held-out training rows, Spearman (×100), selection',
   },
   async run(inputs, p, ctx) {
     let rows = rowsOf(inputs.data, 'data');
+    const folder = await withRemoteFiles(dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data)), p.remote, ctx);
     let selection: SelectionSet[] = [];
     let select: SelectMethod = p.select;
     if (select === 'holdout') {
@@ -147,7 +163,6 @@ export const train = defineNode({
       selection = [split.heldOut];
       ctx.log.info(`select: holdout: ${rows.length} rows train, ${split.heldOut.gold.length} held-out pairs pick the step.`);
     } else if (select !== 'last') {
-      const folder = dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data));
       const wanted: [string, string, string | undefined][] = [['stsb-dev', 'stsb/dev.tsv', stsbDevFile(folder)]];
       if (select === 'stsb-sickr-dev') wanted.push(['sickr-dev', 'sick/trial.tsv', sickrDevFile(folder)]);
       const missing = wanted.filter(([, , file]) => file === undefined).map(([, name]) => name);
@@ -209,6 +224,15 @@ export const train = defineNode({
     const prepared = await prepareTraining(wv, set, selection, spec, options, frozen).finally(() => frozen?.close());
     const { trainer, model, backend } = prepared;
     const summary = await runTrainer(trainer, backend, select, ctx);
+    // Only the words of the training and selection data and the most frequent ones: a small file.
+    const devFile = stsbDevFile(folder);
+    const selectionText = selectionFiles(folder, select, (f) => f).flatMap((file) => readFileSync(file, 'utf8').split('\n'));
+    const trimmed = p.max_vocab === null ? trimVocabulary(model, [...rowTexts(rowsOf(inputs.data, 'data')), ...selectionText], devFile && select !== 'last' && select !== 'holdout' ? loadStsFile(devFile) : undefined) : { model, devFull: null, devTrimmed: null };
+    if (trimmed.model !== model) {
+      const onDev = trimmed.devFull === null ? '' : ` (STS-B dev ${trimmed.devTrimmed!.toFixed(2)}, with all words ${trimmed.devFull.toFixed(2)})`;
+      ctx.log.info(`vocabulary: ${trimmed.model.words.length} of ${model.words.length} words kept: the training and selection words and the ${FREQUENT_WORDS} most frequent${onDev}`);
+    }
+    ctx.stats.values = { ...ctx.stats.values, vocab: trimmed.model.words.length, ...(trimmed.devFull === null ? {} : { dev_all_words: Math.round(trimmed.devFull * 100) / 100 }) };
     const label = `glove-avg ${p.objective}`;
     const meta: JsonObject = {
       label,
@@ -218,17 +242,23 @@ export const train = defineNode({
       common_component: p.common_component,
       projection: p.projection,
       dim: model.outDim,
-      vocab: model.words.length,
+      vocab: trimmed.model.words.length,
       select,
       best_selection: Number.isNaN(summary.bestDev) ? null : summary.bestDev,
       best_step: summary.bestStep,
       backend,
     };
     const out = join(ctx.tempDir(), 'model.onnx');
-    writeFileDurably(out, exportGloveAvgOnnx(model, meta));
+    writeFileDurably(out, exportGloveAvgOnnx(trimmed.model, meta));
+    ctx.stats.values = { ...ctx.stats.values, model_mb: Math.round(statSync(out).size / 1e5) / 10 };
     return { model: { file: out, meta } };
   },
 });
+
+/** Every string field of the training rows. */
+function* rowTexts(rows: readonly JsonObject[]): Generator<string> {
+  for (const row of rows) for (const value of Object.values(row)) if (typeof value === 'string') yield value;
+}
 
 type TrainContext = NodeContext<z.output<typeof TrainNodeOptions>>;
 

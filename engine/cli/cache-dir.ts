@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Store } from '../../cache/store.js';
+import { openReadable, type Store } from '../../cache/store.js';
 import { defaultCacheDir } from '../api.js';
 import { usageError } from './args.js';
 
@@ -24,7 +24,10 @@ export function findCacheDir(opts: { cache?: string; pipeline?: string }, usage:
   );
 }
 
+/** The cache for a command that only reads it; a read-only cache is read from a snapshot, with a note. */
 export function openExistingStore(dir: string, usage: string): Store {
   if (!existsSync(join(dir, 'cache.db'))) throw usageError(`No cache at ${dir} (nothing has run with it yet).`, usage);
-  return new Store(dir);
+  const { store, readOnly } = openReadable(dir);
+  if (readOnly) process.stderr.write(`note: the cache ${dir} is read-only for this user; reading it without writing anything.\n`);
+  return store;
 }

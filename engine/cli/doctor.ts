@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store, StoreError } from '../../cache/store.js';
+import { isWritable, openReadable, Store, StoreError } from '../../cache/store.js';
 import { sha256, type Digest } from '../json.js';
 import type { OutputRecord } from '../run-store.js';
 import { parseCommandArgs } from './args.js';
@@ -30,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`✓ ${dir}: no cache database yet (nothing has run with this cache).\n`);
     return 0;
   }
+  if (!isWritable(dir) || !isWritable(join(dir, 'cache.db'))) return checkReadOnly(dir, repair);
   let store: Store;
   try {
     store = new Store(dir);
@@ -88,6 +89,27 @@ export async function main(argv: string[]): Promise<number> {
   store.close();
   process.stdout.write(`Repaired ${findings.list.length} problem(s); run the pipeline again to recompute what was dropped.\n`);
   return 0;
+}
+
+/** A cache this user cannot write is not damaged: say so, and check its contents from a snapshot without repairing. */
+function checkReadOnly(dir: string, repair: boolean): number {
+  process.stdout.write(
+    `✗ ${dir} is read-only for this user: runs cannot use it (status, show, export and report can read it).\n` +
+      `  fix: make it writable (chmod -R u+w ${dir}), or run with --cache pointing at a writable folder.\n`,
+  );
+  const { store } = openReadable(dir);
+  try {
+    const integrity = integrityProblems(store);
+    const findings = integrity.length > 0 ? undefined : checkContents(store);
+    if (integrity.length > 0) process.stdout.write(`✗ SQLite integrity check failed: ${summarize(integrity)}\n`);
+    else if (findings!.list.length === 0) {
+      process.stdout.write(`✓ its contents: database ok, ${findings!.artifacts} artifacts verified, ${findings!.responses} LLM answers verified, ${findings!.runs} node results consistent.\n`);
+    } else for (const f of findings!.list) process.stdout.write(`✗ ${f.problem}\n`);
+    if (repair) process.stdout.write('  Nothing was repaired: a read-only cache cannot be changed.\n');
+  } finally {
+    store.close();
+  }
+  return 1;
 }
 
 function integrityProblems(store: Store): string[] {

@@ -5,27 +5,32 @@ import { DiagnosticError } from '../diagnostics.js';
 import { buildGraph } from '../pipeline/graph.js';
 import { resolvePipeline } from '../pipeline/resolve.js';
 import type { OutputRecord } from '../run-store.js';
-import { parseCommandArgs } from './args.js';
+import { parseCommandArgs, usageError } from './args.js';
 import { findCacheDir, openExistingStore } from './cache-dir.js';
 import { builtinRegistry } from './registry.js';
 
-const USAGE = 'synthcse gc [--root DIR] [--dry-run] [--cache DIR]';
+const USAGE = 'synthcse gc [--root DIR] [--keep-runs N] [--dry-run] [--cache DIR]';
 
 /**
  * Removes node results (and the artifacts only they use) that no pipeline file under --root reaches, judged by the
- * last key each pipeline and variant ran with. Item results and LLM answers are kept: they are what was paid for,
- * and they make the next run of a changed pipeline cheap.
+ * last key each pipeline and variant ran with, and by the nodes of its last --keep-runs runs. Item results and LLM
+ * answers are kept: they are what was paid for, and they make the next run of a changed pipeline cheap.
  */
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('gc', argv, { root: { type: 'string' }, 'dry-run': { type: 'boolean' }, cache: { type: 'string' } }, USAGE);
+  const { values } = parseCommandArgs('gc', argv, { root: { type: 'string' }, 'keep-runs': { type: 'string' }, 'dry-run': { type: 'boolean' }, cache: { type: 'string' } }, USAGE);
+  const keepRuns = values['keep-runs'] === undefined ? 1 : Number(values['keep-runs']);
+  if (!(Number.isInteger(keepRuns) && keepRuns >= 1)) throw usageError(`--keep-runs must be a whole number of runs, 1 or more, not "${values['keep-runs']}".`, USAGE);
   const root = resolve(values.root ?? '.');
   const store = openExistingStore(findCacheDir({ cache: values.cache }, USAGE), USAGE);
   const dryRun = values['dry-run'] === true;
-  const reachable = await reachableKeys(store, root);
+  const before = cacheSize(store);
+  const reachable = await reachableKeys(store, root, keepRuns);
   const result = collect(store, reachable, dryRun);
   process.stdout.write(
-    `${dryRun ? 'Would remove' : 'Removed'} ${result.runs} node result(s) and ${result.artifacts} artifact(s): ${formatBytes(result.bytes)} ${dryRun ? 'would be ' : ''}freed. Kept ${reachable.size} reachable node result(s).\n`,
+    `${dryRun ? 'Would remove' : 'Removed'} ${result.runs} node result(s) and ${result.artifacts} artifact(s): ${formatBytes(result.bytes)} ${dryRun ? 'would be ' : ''}freed. Kept ${reachable.size} node result(s): those of the last ${keepRuns} run(s) of each pipeline under ${root}.\n`,
   );
+  const after = dryRun ? undefined : cacheSize(store);
+  process.stdout.write(`Cache ${store.dir}: ${formatBytes(before.total)} (database ${formatBytes(before.database)}, artifact files ${formatBytes(before.files)})${after ? `; now ${formatBytes(after.total)}` : ''}.\n`);
   return 0;
 }
 
@@ -39,7 +44,24 @@ function findPipelineFiles(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-async function reachableKeys(store: Store, root: string): Promise<Set<string>> {
+/** Bytes of the cache: its database files and its artifact files. */
+export function cacheSize(store: Store): { database: number; files: number; total: number } {
+  const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+  const database = ['cache.db', 'cache.db-wal'].reduce((n, f) => n + size(join(store.dir, f)), 0);
+  let files = 0;
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files += size(path);
+    }
+  };
+  walk(store.artifactDir);
+  return { database, files, total: database + files };
+}
+
+async function reachableKeys(store: Store, root: string, keepRuns: number): Promise<Set<string>> {
   const registry = await builtinRegistry();
   const keys = new Set<string>();
   const lastKeys = store.db.prepare('SELECT pipeline, variant, node_id, key FROM last_keys').all() as { pipeline: string; variant: string; node_id: string; key: string }[];
@@ -60,6 +82,14 @@ async function reachableKeys(store: Store, root: string): Promise<Set<string>> {
         // A pipeline that does not validate now is not proof that its results are unwanted: keep them all.
       }
       for (const row of ofVariant) if (nodeIds === undefined || nodeIds.has(row.node_id)) keys.add(row.key);
+    }
+  }
+  // The node results of each pipeline's last runs (any variant), so `report --run` and going back stay cheap.
+  const lastRuns = store.db.prepare('SELECT run_id FROM runs WHERE pipeline = ? ORDER BY started DESC LIMIT ?');
+  const nodesOfRun = store.db.prepare("SELECT key FROM node_history WHERE run_id = ? AND key != ''");
+  for (const file of findPipelineFiles(root)) {
+    for (const { run_id } of lastRuns.all(file, keepRuns) as { run_id: string }[]) {
+      for (const { key } of nodesOfRun.all(run_id) as { key: string }[]) keys.add(key);
     }
   }
   return keys;

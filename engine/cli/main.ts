@@ -2,48 +2,98 @@
  * `synthcse` command line. Each command lives in its own module and is loaded on demand, so a no-op `run` does not
  * pay for loading `report` or `eval`.
  */
-import { DiagnosticError, formatDiagnostics } from '../diagnostics.js';
+import { readFileSync } from 'node:fs';
+import { DiagnosticError, didYouMean, formatDiagnostics } from '../diagnostics.js';
+import { setVerbosity, verbosity } from './verbosity.js';
 import { StoreError } from '../../cache/store.js';
 import { isWriteFailure } from '../write-failure.js';
 
 type CommandModule = { main(argv: string[]): Promise<number> };
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  run: { summary: 'run FILE [--variant V] [--set k=v] [--only NODE] [--force NODE] [--budget USD] [--jobs N] [--json]', load: () => import('./run.js') },
-  plan: { summary: 'plan FILE [--variant V] [--set k=v] [--explain]: what would run, what is cached, what it costs', load: () => import('./plan.js') },
-  status: { summary: 'status [FILE]: the last run: node states, items, tokens and cost per node', load: () => import('./status.js') },
-  show: { summary: 'show NODE [--head N] [--port P] [--pipeline FILE]: rows of a node output', load: () => import('./show.js') },
-  export: { summary: 'export NODE --out FILE|DIR/ [--port P] [--pipeline FILE]: write a node output (jsonl, csv, tsv, the model file, or a model as a sentence-transformers folder)', load: () => import('./show.js').then((m) => ({ main: m.exportMain })) },
-  dag: { summary: 'dag FILE [--format mermaid|dot] [--variant V]', load: () => import('./dag.js') },
-  diff: { summary: 'diff A.yaml [B.yaml] [--variant X] [--variant Y]: which nodes two pipelines or variants share', load: () => import('./diff.js') },
-  gc: { summary: 'gc [--root DIR] [--dry-run]: remove cache entries no pipeline under DIR can reach', load: () => import('./gc.js') },
-  doctor: { summary: 'doctor [--repair]: check the cache for damage and repair what can be repaired', load: () => import('./doctor.js') },
-  eval: { summary: 'eval --model MODEL.onnx [--data FOLDER] [--baseline MODEL]: STS evaluation of an exported model', load: () => import('./eval.js') },
-  schema: { summary: 'schema [--out FILE]: JSON Schema of pipeline files, for editors', load: () => import('./schema.js') },
-  report: { summary: 'report [FILE] --out report.html: a self-contained HTML report of the last run', load: () => import('./report.js') },
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  run: () => import('./run.js'),
+  plan: () => import('./plan.js'),
+  status: () => import('./status.js'),
+  runs: () => import('./runs.js'),
+  show: () => import('./show.js'),
+  export: () => import('./show.js').then((m) => ({ main: m.exportMain })),
+  dag: () => import('./dag.js'),
+  diff: () => import('./diff.js'),
+  gc: () => import('./gc.js'),
+  doctor: () => import('./doctor.js'),
+  eval: () => import('./eval.js'),
+  schema: () => import('./schema.js'),
+  report: () => import('./report.js'),
+  completion: async () => ({ main: completionMain }),
 };
 
-function help(): string {
-  return ['synthcse: pipelines for sentence embeddings trained on LLM-written data', '', 'Commands:', ...Object.values(COMMANDS).map((c) => `  synthcse ${c.summary}`), '', 'Common options: --cache DIR (default: SYNTHCSE_CACHE, else .synthcse/ next to the pipeline file)'].join('\n');
+async function completionMain(argv: string[]): Promise<number> {
+  const { completionScript } = await import('./help.js');
+  const script = argv.length === 1 ? completionScript(argv[0]!) : undefined;
+  if (script === undefined) {
+    process.stderr.write('❌ completion takes one shell: bash or zsh.\n    fix: eval "$(synthcse completion bash)" (add it to ~/.bashrc)\n');
+    return 2;
+  }
+  process.stdout.write(script);
+  return 0;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** A reader that closed the pipe (`synthcse show X | head`) has all it wanted: stop quietly. */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help() + '\n');
-    return name === undefined ? 2 : 0;
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
+  const args: string[] = [];
+  for (const arg of argv) {
+    if (arg === '-q' || arg === '--quiet') setVerbosity('quiet');
+    else if (arg === '-v' || arg === '--verbose') setVerbosity('verbose');
+    else args.push(arg);
   }
-  if (name === '--version') {
-    process.stdout.write('synthcse 0.1.0\n');
+  if (verbosity() === 'verbose') process.env.SYNTHCSE_DEBUG ??= '1';
+  const [name, ...rest] = args;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`synthcse ${version()}\n`);
     return 0;
+  }
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const { globalHelp, commandHelp } = await import('./help.js');
+    const topic = name === 'help' ? rest[0] : undefined;
+    if (topic !== undefined) {
+      const text = commandHelp(topic);
+      if (text === undefined) {
+        process.stderr.write(`❌ Unknown command "${topic}".\n\n${globalHelp()}\n`);
+        return 2;
+      }
+      process.stdout.write(text + '\n');
+      return 0;
+    }
+    (name === undefined ? process.stderr : process.stdout).write(globalHelp() + '\n');
+    return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`❌ Unknown command "${name}".\n\n${help()}\n`);
+    const { globalHelp } = await import('./help.js');
+    process.stderr.write(`❌ Unknown command "${name}".${didYouMean(name, Object.keys(COMMANDS))}\n\n${globalHelp()}\n`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const { commandHelp } = await import('./help.js');
+    process.stdout.write(commandHelp(name)! + '\n');
+    return 0;
+  }
   try {
-    return await (await command.load()).main(rest);
+    return await (await command()).main(rest);
   } catch (error) {
     if (error instanceof DiagnosticError) {
       process.stderr.write(formatDiagnostics(error.diagnostics) + '\n');

@@ -1,6 +1,11 @@
 import { runPipeline } from '../api.js';
 import { formatDiagnostics } from '../diagnostics.js';
-import type { NodeOutcome } from '../executor.js';
+import { formatDuration } from '../events.js';
+import { estimateLlmTime } from '../llm/pace.js';
+import { resolve } from 'node:path';
+import type { Store } from '../../cache/store.js';
+import { memoFileCached, type NodeOutcome } from '../executor.js';
+import type { PipelineGraph } from '../pipeline/graph.js';
 import { asStrings, commonPipelineOptions, parseCommandArgs, usageError } from './args.js';
 import { builtinRegistry } from './registry.js';
 
@@ -22,14 +27,19 @@ export async function main(argv: string[]): Promise<number> {
   const { graph, warnings } = result.prepared;
   if (warnings.length > 0) process.stderr.write(formatDiagnostics(warnings) + '\n');
   const outcomes = graph.order.map((id) => result.outcomes.get(id)).filter((o): o is NodeOutcome => o !== undefined);
+  const downloads = await plannedDownloads(result.prepared.graph, result.prepared.store);
   if (values.json) {
-    for (const o of outcomes) process.stdout.write(JSON.stringify({ node: o.id, type: o.type, state: o.state, key: o.key, explain: o.explain, estimate: o.estimate }) + '\n');
+    for (const o of outcomes) {
+      const fetches = downloads.filter((d) => d.nodes.includes(o.id)).map(({ url, bytes, cached }) => ({ url, bytes: bytes ?? null, cached }));
+      process.stdout.write(JSON.stringify({ node: o.id, type: o.type, state: o.state, key: o.key, explain: o.explain, estimate: o.estimate, downloads: fetches }) + '\n');
+    }
     return 0;
   }
   process.stdout.write(`${graph.pipeline.name}${graph.pipeline.variant ? ` (variant ${graph.pipeline.variant})` : ''}: ${outcomes.length} nodes\n`);
   const width = Math.max(...outcomes.map((o) => o.id.length));
   let cost = 0;
   let costKnown = false;
+  const llmWork = { requests: 0, inputTokens: 0, outputTokens: 0 };
   for (const o of outcomes) {
     const upstream = graph.nodes.get(o.id)!.inputs.map((i) => i.from);
     process.stdout.write(`  ${o.id.padEnd(width)}  ${describe(o).padEnd(28)} ${o.type}${upstream.length ? ` ← ${upstream.join(', ')}` : ''}\n`);
@@ -39,10 +49,58 @@ export async function main(argv: string[]): Promise<number> {
       cost += o.estimate.costUsd;
       costKnown = true;
     }
+    llmWork.requests += o.estimate?.requests ?? 0;
+    llmWork.inputTokens += o.estimate?.inputTokens ?? 0;
+    llmWork.outputTokens += o.estimate?.outputTokens ?? 0;
     if (o.diagnostic) process.stdout.write(formatDiagnostics([o.diagnostic]) + '\n');
   }
+  const pending = downloads.filter((d) => !d.cached);
+  if (pending.length > 0) {
+    const total = pending.reduce((n, d) => n + (d.bytes ?? 0), 0);
+    process.stdout.write(`Downloads into the cache (once; a local file in the data folder is used instead when present): ${(total / 1024 / 1024).toFixed(1)} MB\n`);
+    for (const d of pending) process.stdout.write(`  ${d.url}  ${d.bytes === undefined ? 'size unknown' : `${(d.bytes / 1024 / 1024).toFixed(1)} MB`}  (${d.nodes.join(', ')})\n`);
+  }
   if (costKnown) process.stdout.write(`Estimated LLM cost of what is not cached yet: $${cost.toFixed(4)}\n`);
+  const config = result.prepared.llmConfig;
+  if (config && llmWork.requests > 0) {
+    const time = estimateLlmTime(config, llmWork.requests, llmWork.inputTokens, llmWork.outputTokens);
+    process.stdout.write(`Estimated LLM time: ${time.ms === undefined ? 'unknown' : `about ${formatDuration(Math.round(time.ms))}`} for ${llmWork.requests} requests, ${time.why}\n`);
+  }
   return 0;
+}
+
+interface PlannedDownload {
+  url: string;
+  nodes: string[];
+  cached: boolean;
+  bytes: number | undefined;
+}
+
+/** What the pipeline's nodes will fetch (as their types' downloads() say), whether it is cached, and how big. */
+async function plannedDownloads(graph: PipelineGraph, store: Store): Promise<PlannedDownload[]> {
+  const byUrl = new Map<string, PlannedDownload>();
+  for (const node of graph.nodes.values()) {
+    const type = await graph.implementation(node.type.type);
+    if (!type.downloads) continue;
+    for (const { url, memoKey } of type.downloads(node.params as never, (path) => resolve(graph.pipeline.dir, path))) {
+      const entry = byUrl.get(url) ?? { url, nodes: [], cached: memoFileCached(store, memoKey), bytes: undefined };
+      entry.nodes.push(node.id);
+      byUrl.set(url, entry);
+    }
+  }
+  const entries = [...byUrl.values()];
+  await Promise.all(entries.filter((e) => !e.cached).map(async (e) => (e.bytes = await remoteSize(e.url))));
+  return entries;
+}
+
+async function remoteSize(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(url, { method: 'HEAD', redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+    const length = Number(response.headers.get('content-length') ?? Number.NaN);
+    return response.ok && Number.isFinite(length) ? length : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(o: NodeOutcome): string {

@@ -7,6 +7,11 @@ import { builtinRegistry } from './registry.js';
 
 const USAGE = 'synthcse schema [--out FILE]';
 
+const MAX_FAILED = {
+  description: "Share of this node's items allowed to fail before the nodes that read it are held back and the run exits 4 (0 to 1, or \"5%\"; default 0, or run --max-failed).",
+  anyOf: [{ type: 'number', minimum: 0, maximum: 1 }, { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*%\\s*$' }],
+};
+
 /** The JSON Schema of pipeline files, generated from the node types' own parameter schemas (never hand-kept). */
 export function pipelineJsonSchema(registry: NodeRegistry): Record<string, unknown> {
   const nodeSchemas = registry.allTypes().map((type) => {
@@ -30,6 +35,7 @@ export function pipelineJsonSchema(registry: NodeRegistry): Record<string, unkno
           },
           with: withSchema,
           description: { type: 'string' },
+          max_failed: MAX_FAILED,
         },
       },
     };
@@ -37,7 +43,7 @@ export function pipelineJsonSchema(registry: NodeRegistry): Record<string, unkno
   const nodeSchema = {
     type: 'object',
     required: ['type'],
-    properties: { type: { enum: registry.typeNames() }, inputs: { type: 'object' }, with: { type: 'object' }, description: { type: 'string' } },
+    properties: { type: { enum: registry.typeNames() }, inputs: { type: 'object' }, with: { type: 'object' }, description: { type: 'string' }, max_failed: MAX_FAILED },
     additionalProperties: false,
     allOf: nodeSchemas,
   };

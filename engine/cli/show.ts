@@ -20,9 +20,22 @@ export function nodeOutput(store: Store, nodeId: string, port: string | undefine
   const run = runs.getRun(latest.key as NodeKey);
   if (!run) throw usageError(`The output of node "${nodeId}" is no longer in the cache (removed by gc?). Run its pipeline again.`, usage);
   const ports = Object.keys(run.outputs);
-  const chosen = port ?? (ports.length === 1 ? ports[0]! : undefined);
-  if (chosen === undefined || !run.outputs[chosen]) throw usageError(`Node "${nodeId}" has outputs ${ports.join(', ')}; pick one with --port.`, usage);
+  // A node with several outputs usually fills one (annotate: triplets or pairs): that one is meant.
+  const filled = ports.filter((p) => hasContent(run.outputs[p]!));
+  const chosen = port ?? (ports.length === 1 ? ports[0]! : filled.length === 1 ? filled[0]! : undefined);
+  if (chosen === undefined || !run.outputs[chosen]) {
+    const described = ports.map((p) => `${p} (${describeOutput(run.outputs[p]!)})`);
+    throw usageError(`Node "${nodeId}" has outputs ${described.join(', ')}; pick one with --port.`, usage);
+  }
   return { output: run.outputs[chosen]!, port: chosen, type: run.type };
+}
+
+function hasContent(output: OutputRecord): boolean {
+  return output.form === 'file' || output.count > 0;
+}
+
+function describeOutput(output: OutputRecord): string {
+  return output.form === 'file' ? 'file' : `${output.count} rows`;
 }
 
 export async function main(argv: string[]): Promise<number> {

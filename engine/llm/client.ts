@@ -6,7 +6,7 @@ import { canonicalJson, type ItemKey } from '../json.js';
 import type { BatchExecutor } from './batch-executor.js';
 import type { Budget } from './budget.js';
 import type { LlmStore, StoredResponse } from './llm-store.js';
-import { callOnline, type RetryPolicy } from './online-executor.js';
+import { callOnline, type RetryNotice, type RetryPolicy } from './online-executor.js';
 import type { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
 import { prefixDigestOf, requestKeyOf } from './request-key.js';
@@ -14,12 +14,14 @@ import type { RequestPool } from './request-pool.js';
 import { estimateInputTokens } from './tokens.js';
 import {
   LlmCallError,
+  LlmEndpointError,
   type CallMode,
   type CostEstimate,
   type LlmCallOptions,
   type LlmClient,
   type LlmRequest,
   type LlmResponse,
+  type LlmSpend,
   type ProviderName,
 } from './types.js';
 
@@ -41,6 +43,22 @@ export interface LlmCore {
   leasePollMs: number;
   /** Estimates reserved for batch items, settled when their result is stored. */
   batchReservations: Map<ItemKey, number>;
+  /** The endpoint check, made once before the first call that would be paid. */
+  preflight(): Promise<void>;
+  onRetry(nodeId: string, retry: RetryNotice): void;
+  /** What this run sent, reused and got back, for the progress line. */
+  tally: CallTally;
+  /** What each node paid in this run (never other runs' or other pipelines' spend under the same node name). */
+  nodeSpend: Map<string, LlmSpend>;
+}
+
+export interface CallTally {
+  sent: number;
+  reused: number;
+  inputTokens: number;
+  outputTokens: number;
+  retries: number;
+  errors: number;
 }
 
 export class ServiceClient implements LlmClient {
@@ -111,7 +129,10 @@ export class ServiceClient implements LlmClient {
     }
     const key = this.requestKey(request, options.sample);
     const stored = this.core.store.getResponse(key);
-    if (stored !== undefined) return { ...stored, cached: true };
+    if (stored !== undefined) {
+      this.core.tally.reused++;
+      return { ...stored, cached: true };
+    }
     const pending = this.core.inFlight.get(key);
     if (pending !== undefined) return { ...(await pending), cached: true };
     const call = this.pay(key, request, options);
@@ -120,10 +141,46 @@ export class ServiceClient implements LlmClient {
     this.core.inFlight.set(key, shared);
     try {
       const { response, paid } = await call;
+      const tally = this.core.tally;
+      if (paid) {
+        this.recordSpend(request, response);
+        tally.sent++;
+        tally.inputTokens += response.usage.input_tokens + response.usage.cache_read_input_tokens + response.usage.cache_creation_input_tokens;
+        tally.outputTokens += response.usage.output_tokens;
+      } else tally.reused++;
       return { ...response, cached: !paid };
+    } catch (error) {
+      const notTheCall = error instanceof LlmEndpointError || (error instanceof LlmCallError && (error.reason === 'aborted' || error.reason === 'budget-exceeded'));
+      if (!notTheCall) this.core.tally.errors++;
+      throw error;
     } finally {
       this.core.inFlight.delete(key);
     }
+  }
+
+  private recordSpend(request: LlmRequest, response: StoredResponse): void {
+    const { costUsd, cacheSavingsUsd } = this.core.prices.cost(request.model, response.usage, response.mode);
+    let spend = this.core.nodeSpend.get(this.nodeId);
+    if (spend === undefined) {
+      spend = {
+        nodeId: this.nodeId,
+        provider: this.provider,
+        model: this.model,
+        mode: this.mode,
+        requests: 0,
+        usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+        costUsd: 0,
+        cacheSavingsUsd: 0,
+      };
+      this.core.nodeSpend.set(this.nodeId, spend);
+    }
+    spend.requests++;
+    spend.usage.input_tokens += response.usage.input_tokens;
+    spend.usage.output_tokens += response.usage.output_tokens;
+    spend.usage.cache_read_input_tokens += response.usage.cache_read_input_tokens;
+    spend.usage.cache_creation_input_tokens += response.usage.cache_creation_input_tokens;
+    spend.costUsd += costUsd;
+    spend.cacheSavingsUsd += cacheSavingsUsd;
   }
 
   private estimateOne(request: LlmRequest): { inputTokens: number; outputTokens: number; costUsd: number } {
@@ -135,6 +192,7 @@ export class ServiceClient implements LlmClient {
 
   /** Waits for another process that holds the lease, or claims it and pays for the call. */
   private async pay(key: ItemKey, request: LlmRequest, options: LlmCallOptions): Promise<{ response: StoredResponse; paid: boolean }> {
+    await this.core.preflight();
     for (;;) {
       if (options.signal?.aborted === true) throw new LlmCallError('aborted', 'The call was aborted before it was sent.');
       const claim = this.core.store.claim(key);
@@ -166,6 +224,7 @@ export class ServiceClient implements LlmClient {
           requestKey: key,
           estimatedTokens: estimate.inputTokens + (this.core.provider.tokenLimitCountsOutput ? estimate.outputTokens : 0),
           ...(options.signal ? { signal: options.signal } : {}),
+          onRetry: (retry) => this.core.onRetry(this.nodeId, retry),
           beforeFirstSend: () => {
             this.core.budget.reserve(estimate.costUsd);
             reserved = true;

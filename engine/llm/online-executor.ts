@@ -18,6 +18,17 @@ export interface OnlineCall {
   signal?: AbortSignal;
   /** Called once, right before the first attempt is sent (the budget check); may throw to cancel the call. */
   beforeFirstSend?: () => void;
+  /** Told about each failed attempt that will be retried, so retries are visible while they happen. */
+  onRetry?: (retry: RetryNotice) => void;
+}
+
+export interface RetryNotice {
+  kind: ProviderFailureKind;
+  message: string;
+  /** The attempt that failed (1-based) and the most this kind of failure gets. */
+  attempt: number;
+  maxAttempts: number;
+  waitMs: number;
 }
 
 /** Rate-limit answers say "not now", not "broken": they get a larger allowance than other failures. */
@@ -70,13 +81,17 @@ export async function callOnline(
         rateLimited++;
         pool.adoptLimits(error.limits);
         if (rateLimited >= policy.maxAttempts * RATE_LIMIT_ATTEMPT_FACTOR) break;
+        const waitMs = error.retryAfterMs ?? backoffMs(rateLimited, policy);
+        call.onRetry?.({ kind: error.kind, message: redact(error.message), attempt: rateLimited, maxAttempts: policy.maxAttempts * RATE_LIMIT_ATTEMPT_FACTOR, waitMs });
         // The pool pause makes every caller (this one included) wait before its next start.
-        pool.onRateLimited(error.retryAfterMs ?? backoffMs(rateLimited, policy), slot.grantedAt);
+        pool.onRateLimited(waitMs, slot.grantedAt);
         continue;
       }
       failures++;
       if (failures >= policy.maxAttempts) break;
-      await sleep(backoffMs(failures, policy), call.signal);
+      const waitMs = backoffMs(failures, policy);
+      call.onRetry?.({ kind: error.kind, message: redact(error.message), attempt: failures, maxAttempts: policy.maxAttempts, waitMs });
+      await sleep(waitMs, call.signal);
       if (call.signal?.aborted === true) throw new LlmCallError('aborted', 'The call was aborted while waiting to retry.');
     }
   }

@@ -1,5 +1,6 @@
 /** What the executors need from a provider: one online call, validation, and (optionally) a batch API. */
 import type { Json } from '../json.js';
+import type { EndpointProbe } from './preflight.js';
 import type { LlmRequest, LlmUsage, ProviderName } from './types.js';
 
 export interface ProviderReply {
@@ -79,6 +80,8 @@ export interface OnlineProvider {
   /** Finds the model file (and with `download`, fetches it) before keys are computed. */
   prepare?(model: string, options: { download: boolean }): Promise<void>;
   close?(): Promise<void>;
+  /** The request that checks reachability and the key before the first paid call (none for a local model). */
+  probe?(): EndpointProbe;
 }
 
 export type BatchItemOutcome =

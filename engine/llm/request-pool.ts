@@ -19,6 +19,8 @@ export interface PoolStats {
   rateLimited: number;
   pausedMs: number;
   effectiveRequestsPerMinute: number | undefined;
+  /** Why requests go at this pace, for the progress line ("50 req/min: the provider sent no rate-limit headers…"). */
+  paceReason: string;
 }
 
 interface Waiter {
@@ -57,7 +59,7 @@ export class RequestPool {
   private bucket: number;
   private bucketAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  private readonly stats: PoolStats = { granted: 0, rateLimited: 0, pausedMs: 0, effectiveRequestsPerMinute: undefined };
+  private readonly stats: Omit<PoolStats, 'paceReason'> = { granted: 0, rateLimited: 0, pausedMs: 0, effectiveRequestsPerMinute: undefined };
 
   constructor(private readonly options: RequestPoolOptions) {
     this.bucket = this.tokensPerMinute() ?? 0;
@@ -124,7 +126,18 @@ export class RequestPool {
   }
 
   snapshot(): PoolStats {
-    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute() };
+    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute(), paceReason: this.paceReason() };
+  }
+
+  private paceReason(): string {
+    const rpm = this.requestsPerMinute();
+    if (rpm === undefined) return `unpaced: up to ${this.options.maxConcurrency} requests at once (llm.max_concurrency)`;
+    const shown = `${Math.round(rpm)} req/min`;
+    const ceiling = this.ceilingRequestsPerMinute();
+    if (this.pace !== undefined && (ceiling === undefined || this.pace < ceiling)) return `${shown}: slowed down after ${this.stats.rateLimited} rate-limit answer(s) (429/529); it speeds up again as requests succeed`;
+    if (this.options.requestsPerMinute !== undefined && rpm >= this.options.requestsPerMinute) return `${shown}: llm.requests_per_minute`;
+    if (this.headerRpm !== undefined) return `${shown}: the limit in the provider's rate-limit headers`;
+    return `${shown}: the provider sent no rate-limit headers; set llm.requests_per_minute to go faster`;
   }
 
   close(): void {

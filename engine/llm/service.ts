@@ -5,15 +5,19 @@ import { BatchExecutor } from './batch-executor.js';
 import { ServiceClient, type LlmCore } from './client.js';
 import { apiKeyEnvName, type LlmConfig } from './config.js';
 import { Budget } from './budget.js';
+import { ANTHROPIC_INITIAL_RPM, ANTHROPIC_INITIAL_TPM } from './pace.js';
 import { LlmStore, type StoredResponse } from './llm-store.js';
 import { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { LocalProvider } from './providers/local.js';
 import { OpenAiCompatibleProvider } from './providers/openai-compatible.js';
+import { checkEndpoint } from './preflight.js';
 import { makeRedactor } from './redact.js';
 import { RequestPool, type PoolStats } from './request-pool.js';
+import type { RetryNotice } from './online-executor.js';
 import type { CallMode, LlmClient, LlmSpend } from './types.js';
+import type { LlmProgress } from '../events.js';
 import type { ItemKey } from '../json.js';
 
 export { LlmConfigSchema, llmConfigProblem, llmServiceKey, type LlmConfig } from './config.js';
@@ -23,6 +27,8 @@ export interface LlmService {
   client(nodeId: string, overrides?: { mode?: CallMode; model?: string }): LlmClient;
   /** Spend recorded in the cache, per node, provider, model and mode (all runs sharing the cache). */
   spendByNode(): LlmSpend[];
+  /** What the node paid in this run (undefined: nothing). */
+  spendThisRun(nodeId: string): LlmSpend | undefined;
   /** USD paid by this service since it was created. */
   spentThisRunUsd(): number;
   /** Admission-control counters per model (429s seen, pause time, current pace). */
@@ -32,6 +38,8 @@ export interface LlmService {
    * so request keys (and `plan`'s cache look-ups) can name it. Other providers: nothing to do.
    */
   prepare(options: { download: boolean }): Promise<void>;
+  /** What this run sent, reused, spent and retried so far, and why it goes at its pace. */
+  progress(): LlmProgress;
   close(): Promise<void>;
 }
 
@@ -46,9 +54,6 @@ export interface CreateLlmServiceOptions {
   leaseStaleMs?: number;
 }
 
-/** Anthropic's entry tier: where the pace starts before the first rate-limit headers arrive. */
-const ANTHROPIC_INITIAL_RPM = 50;
-const ANTHROPIC_INITIAL_TPM = 50_000;
 const HEARTBEAT_MS = 5_000;
 
 export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
@@ -70,6 +75,8 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       authToken: nonEmpty(env.ANTHROPIC_AUTH_TOKEN),
       baseUrl: config.base_url ?? nonEmpty(env.ANTHROPIC_BASE_URL),
       apiVersion: config.anthropic_version,
+      baseUrlSetting: config.base_url !== undefined ? 'llm.base_url' : nonEmpty(env.ANTHROPIC_BASE_URL) !== undefined ? 'ANTHROPIC_BASE_URL' : 'ANTHROPIC_BASE_URL (unset: the default https://api.anthropic.com)',
+      apiKeyEnv: keyEnv,
     });
     provider = batchProvider;
   } else if (config.provider === 'local') {
@@ -83,10 +90,11 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
     });
   } else {
     if (config.base_url === undefined) throw new Error('The openai-compatible provider needs llm.base_url.');
-    provider = new OpenAiCompatibleProvider({ baseUrl: config.base_url, apiKey });
+    provider = new OpenAiCompatibleProvider({ baseUrl: config.base_url, apiKey, apiKeyEnv: keyEnv });
   }
 
   const pools = new Map<string, RequestPool>();
+  let preflight: Promise<void> | undefined;
   const budget = new Budget(opts.budgetUsd);
   const batchReservations = new Map<ItemKey, number>();
   const policy = {
@@ -144,7 +152,16 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
     inFlight: new Map<ItemKey, Promise<StoredResponse>>(),
     leasePollMs: opts.leasePollMs ?? 250,
     batchReservations,
+    // A local model has no endpoint to check.
+    preflight: () => (preflight ??= provider.probe ? checkEndpoint(provider.probe(), redact) : Promise.resolve()),
+    onRetry: (nodeId, retry) => {
+      core.tally.retries++;
+      showRetry(nodeId, retry);
+    },
+    tally: { sent: 0, reused: 0, inputTokens: 0, outputTokens: 0, retries: 0, errors: 0 },
+    nodeSpend: new Map(),
   };
+  const showRetry = retryReporter(log);
 
   const heartbeat = setInterval(() => store.heartbeat(), HEARTBEAT_MS);
   heartbeat.unref();
@@ -154,10 +171,15 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       return new ServiceClient(core, nodeId, overrides.mode ?? 'online', overrides.model ?? config.model);
     },
     spendByNode: () => store.spendByNode(),
+    spendThisRun: (nodeId) => core.nodeSpend.get(nodeId),
     spentThisRunUsd: () => budget.spentUsd,
     poolStats: () => Object.fromEntries([...pools].map(([model, pool]) => [model, pool.snapshot()])),
     async prepare({ download }) {
       await provider.prepare?.(config.model, { download });
+    },
+    progress: () => {
+      const paces = [...pools].map(([model, pool]) => (pools.size > 1 ? `${model}: ` : '') + pool.snapshot().paceReason);
+      return { ...core.tally, costUsd: budget.spentUsd, ...(core.tally.sent > 0 || paces.length > 0 ? { pace: paces.join('; ') } : {}) };
     },
     async close() {
       clearInterval(heartbeat);
@@ -166,6 +188,27 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       for (const pool of pools.values()) pool.close();
       store.close();
     },
+  };
+}
+
+/** How often a retry is shown at most; retries in between are counted into the next line. */
+const RETRY_NOTICE_MS = 2_000;
+
+/** Shows retries as they happen, one line per RETRY_NOTICE_MS at most, with the count of those not shown. */
+function retryReporter(log: Logger): (nodeId: string, retry: RetryNotice) => void {
+  let lastShown = 0;
+  let unshown = 0;
+  return (nodeId, retry) => {
+    const now = Date.now();
+    if (now - lastShown < RETRY_NOTICE_MS) {
+      unshown++;
+      return;
+    }
+    lastShown = now;
+    const more = unshown > 0 ? ` (+${unshown} other retries since the last notice)` : '';
+    unshown = 0;
+    const wait = retry.waitMs < 1000 ? `${Math.round(retry.waitMs)} ms` : `${(retry.waitMs / 1000).toFixed(1)} s`;
+    log.warn(`${nodeId}: ${retry.kind} (${retry.message.split('\n')[0]!.slice(0, 160)}); retry ${retry.attempt} of ${retry.maxAttempts - 1} in ${wait}${more}`);
   };
 }
 

@@ -101,6 +101,20 @@ export class LlmCallError extends Error {
   }
 }
 
+/**
+ * The endpoint cannot serve any request (unreachable, or it rejects the key): found by the check before the first
+ * paid call, it stops the node at once instead of failing every item.
+ */
+export class LlmEndpointError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'LlmEndpointError';
+  }
+}
+
 export interface LlmCallOptions {
   /** Sample index: "3 negatives per premise" is samples 0, 1, 2 of the same request, each cached separately. */
   sample: number;

@@ -7,6 +7,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import { DiagnosticError, didYouMean, type Diagnostic, type SourceRange } from '../diagnostics.js';
 import { isJsonObject, type Json, type JsonObject } from '../json.js';
+import { parseFailureShare } from './failure-share.js';
 import { LocationMap, parseLocatedYaml, type Locator, type ValuePath } from './located.js';
 
 export interface NodeSpec {
@@ -15,6 +16,8 @@ export interface NodeSpec {
   inputs: Record<string, string>;
   /** Parameters and options as written (after interpolation). */
   with: JsonObject;
+  /** Share of this node's items allowed to fail before its dependents are held back and the run fails (0 to 1). */
+  maxFailed?: number;
 }
 
 export interface ResolvedPipeline {
@@ -45,7 +48,7 @@ export interface ResolveOptions {
 }
 
 const TOP_LEVEL_KEYS = ['name', 'description', 'extends', 'params', 'llm', 'nodes', 'variants', 'plugins'] as const;
-const NODE_KEYS = ['type', 'inputs', 'with', 'description'] as const;
+const NODE_KEYS = ['type', 'inputs', 'with', 'description', 'max_failed'] as const;
 
 interface Layer {
   value: JsonObject;
@@ -244,9 +247,10 @@ function checkSetPath(root: JsonObject, path: string[]): { message: string; hint
         hint: `Nodes: ${Object.keys(nodes).join(', ')}.`,
       };
     }
-    if (field === undefined || !(NODE_KEYS as readonly string[]).includes(field) || path.length < 4) {
+    const scalarField = field === 'max_failed' && path.length === 3;
+    if (!scalarField && (field === undefined || !(NODE_KEYS as readonly string[]).includes(field) || path.length < 4)) {
       return {
-        message: `Cannot set "${path.join('.')}": set a node's parameter or input, as nodes.${name}.with.NAME or nodes.${name}.inputs.PORT.`,
+        message: `Cannot set "${path.join('.')}": set a node's parameter, input or max_failed, as nodes.${name}.with.NAME, nodes.${name}.inputs.PORT or nodes.${name}.max_failed.`,
         hint: `e.g. --set nodes.${name}.with.seed=2`,
       };
     }
@@ -352,7 +356,7 @@ function toResolved(file: string, layer: Layer, variantNames: string[], variant:
             reason: 'unknown-top-level-key',
             message: `Node "${id}" has an unknown key "${key}".${didYouMean(key, NODE_KEYS)}`,
             location: loc.findKey(['nodes', id, key]),
-            hint: 'A node has type, inputs and with (its parameters).',
+            hint: 'A node has type, inputs, with (its parameters), and optionally description and max_failed.',
           });
         }
       }
@@ -377,7 +381,19 @@ function toResolved(file: string, layer: Layer, variantNames: string[], variant:
         diagnostics.push({ severity: 'error', reason: 'not-a-mapping', message: `Node "${id}": \`with:\` must be a mapping of parameters.`, location: loc.find(['nodes', id, 'with']) });
         continue;
       }
-      nodes[id] = { type: raw.type, inputs, with: withValue };
+      let maxFailed: number | undefined;
+      if (raw.max_failed !== undefined && raw.max_failed !== null) {
+        maxFailed = parseFailureShare(raw.max_failed);
+        if (maxFailed === undefined) {
+          diagnostics.push({
+            severity: 'error',
+            reason: 'invalid-param',
+            message: `Node "${id}": max_failed must be a share of its items, from 0 to 1 or a percentage ("5%"), not ${JSON.stringify(raw.max_failed)}.`,
+            location: loc.find(['nodes', id, 'max_failed']),
+          });
+        }
+      }
+      nodes[id] = { type: raw.type, inputs, with: withValue, ...(maxFailed === undefined ? {} : { maxFailed }) };
     }
   }
   const plugins = Array.isArray(root.plugins) ? root.plugins.filter((p): p is string => typeof p === 'string').map((p) => resolvePath(dirname(file), p)) : [];
@@ -394,3 +410,4 @@ function toResolved(file: string, layer: Layer, variantNames: string[], variant:
     locations: loc,
   };
 }
+

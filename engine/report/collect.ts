@@ -9,14 +9,17 @@ import { RunStore, type HistoryRow, type NodeRunRecord, type OutputRecord } from
 import { parseRows } from '../values.js';
 import { redactDeep, secretRedactor } from './redact.js';
 import { runGraph, type RunGraph } from './run-graph.js';
-import type { ReportData, ReportEdge, ReportNode, ReportNodeState, ReportOutput, ReportRun, ReportSample, ReportStsTable, ReportTotals } from './types.js';
-import { cleanCurve, llmSpend, metricRows, parseMarkdownTable, scalarValues } from './values.js';
+import type { NodeReportView } from '../node-type.js';
+import type { ReportData, ReportEdge, ReportNode, ReportNodeSection, ReportNodeState, ReportOutput, ReportRun, ReportSample, ReportSpendPoint, ReportTotals } from './types.js';
+import { cleanCurve, llmSpend, scalarValues } from './values.js';
 
 export interface CollectOptions {
   store: Store;
   registry: NodeRegistry;
   /** Absolute path of a pipeline file: report its last run rather than the last run of any pipeline. */
   pipelineFile?: string;
+  /** Report this run (an id or the start of one, as `synthcse runs` shows it). */
+  runId?: string;
   /** Rows shown per dataset output. */
   sampleRows?: number;
   env?: NodeJS.ProcessEnv;
@@ -27,11 +30,13 @@ export class NoRunError extends Error {}
 const SAMPLE_ROWS = 5;
 /** Longer strings in sample rows are cut: the report is for looking, `synthcse export` is for the data. */
 const SAMPLE_CELL_CHARS = 400;
-const METRIC_ROWS_MAX = 500;
 
 export async function collectReport(options: CollectOptions): Promise<ReportData> {
   const runs = new RunStore(options.store);
-  const latest = runs.latestRun(options.pipelineFile);
+  const found = options.runId === undefined ? undefined : runs.findRun(options.runId);
+  if (found === 'ambiguous') throw new NoRunError(`Several runs start with "${options.runId}"; give more of the id (synthcse runs lists them).`);
+  if (options.runId !== undefined && found === undefined) throw new NoRunError(`No run ${options.runId} is recorded in this cache (synthcse runs lists them).`);
+  const latest = found ?? runs.latestRun(options.pipelineFile);
   if (!latest) throw new NoRunError(options.pipelineFile ? `No run of ${options.pipelineFile} is recorded in this cache.` : 'No runs are recorded in this cache yet.');
   const argvRow = runs.db.prepare('SELECT argv FROM runs WHERE run_id = ?').get(latest.runId) as { argv: string } | undefined;
   const argv = argvRow ? (JSON.parse(argvRow.argv) as string[]) : [];
@@ -68,9 +73,13 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
 
   const nodes = [...new Set([...graph.levels.flat(), ...history.keys()])].map((id) => reportNode(id, graph, recorded.get(id), edges));
   markUnrecorded(nodes, graph, latest.status === 'running');
-  const { samples, sts } = datasets(options.store, nodes, recorded, options.sampleRows ?? SAMPLE_ROWS, notes);
+  const samples = datasets(options.store, nodes, recorded, options.sampleRows ?? SAMPLE_ROWS, notes);
+  const sections = nodeSections(options.store, options.registry, nodes, recorded, notes);
   const curves = nodes.flatMap((node) =>
-    Object.entries(recorded.get(node.id)?.record?.stats.curves ?? {}).map(([name, points]) => ({ nodeId: node.id, name, points: cleanCurve(points) })),
+    Object.entries(recorded.get(node.id)?.record?.stats.curves ?? {}).map(([name, points]) => {
+      const title = options.registry.type(node.type)?.curveTitles?.[name];
+      return { nodeId: node.id, name, ...(title === undefined ? {} : { title }), points: cleanCurve(points) };
+    }),
   );
 
   const run: ReportRun = {
@@ -84,7 +93,8 @@ export async function collectReport(options: CollectOptions): Promise<ReportData
     argv,
   };
   const lastActivity = Math.max(latest.started, ...[...history.values()].map((h) => h.at));
-  const data: ReportData = { generatedAt: Date.now(), run, totals: totals(run, nodes, lastActivity), nodes, edges, levels: graph.levels, curves, sts, samples, notes };
+  const spendOverTime = llmSpendOverTime(options.store, latest.started, run.finished ?? lastActivity, new Set(nodes.filter((n) => n.state === 'ran' || n.state === 'partial' || n.state === 'failed' || n.state === 'interrupted').map((n) => n.id)));
+  const data: ReportData = { generatedAt: Date.now(), run, totals: totals(run, nodes, lastActivity), nodes, edges, levels: graph.levels, curves, sections, spendOverTime, samples, notes };
   return redactDeep(data, secretRedactor(options.env));
 }
 
@@ -151,36 +161,65 @@ function totals(run: ReportRun, nodes: readonly ReportNode[], lastActivity: numb
   };
 }
 
-/** Sample rows of every rows output, and the STS results of nodes that report a table or write metrics rows. */
-function datasets(
-  store: Store,
-  nodes: readonly ReportNode[],
-  recorded: ReadonlyMap<string, { record?: NodeRunRecord }>,
-  sampleRows: number,
-  notes: string[],
-): { samples: ReportSample[]; sts: ReportStsTable[] } {
+/** Sample rows of every rows output. */
+function datasets(store: Store, nodes: readonly ReportNode[], recorded: ReadonlyMap<string, { record?: NodeRunRecord }>, sampleRows: number, notes: string[]): ReportSample[] {
   const samples: ReportSample[] = [];
-  const sts: ReportStsTable[] = [];
   for (const node of nodes) {
     const record = recorded.get(node.id)?.record;
     if (!record) continue;
-    let metrics: ReportStsTable['metrics'] = [];
     for (const output of node.outputs) {
       const stored = record.outputs[output.port];
       if (stored?.form !== 'rows') continue;
-      const rows = headRows(store, stored.digest, Math.max(sampleRows, METRIC_ROWS_MAX));
+      const rows = headRows(store, stored.digest, sampleRows);
       if (rows === undefined) {
         notes.push(`The rows of ${node.id}.${output.port} are no longer in the cache (removed by gc?).`);
         continue;
       }
-      samples.push(sample(node.id, output, rows.slice(0, sampleRows), stored.count));
-      if (metrics.length === 0 && stored.count <= METRIC_ROWS_MAX) metrics = metricRows(rows) ?? [];
+      samples.push(sample(node.id, output, rows, stored.count));
     }
-    const tableText = record.stats.values?.table;
-    const table = typeof tableText === 'string' ? parseMarkdownTable(tableText) : null;
-    if (table || metrics.length > 0) sts.push({ nodeId: node.id, table, metrics });
   }
-  return { samples, sts };
+  return samples;
+}
+
+/** The sections each node's type contributes about it (results tables, removals, yields...). */
+function nodeSections(store: Store, registry: NodeRegistry, nodes: readonly ReportNode[], recorded: ReadonlyMap<string, { record?: NodeRunRecord }>, notes: string[]): ReportNodeSection[] {
+  const sections: ReportNodeSection[] = [];
+  for (const node of nodes) {
+    const record = recorded.get(node.id)?.record;
+    const type = registry.type(node.type);
+    if (!record || !type?.report) continue;
+    const view: NodeReportView = {
+      params: record.record.params,
+      stats: record.stats,
+      rows: (port, n) => {
+        const stored = record.outputs[port];
+        return stored?.form === 'rows' ? headRows(store, stored.digest, n) : undefined;
+      },
+    };
+    try {
+      for (const section of type.report(view)) sections.push({ nodeId: node.id, ...section });
+    } catch (error) {
+      notes.push(`The ${node.type} node type could not describe ${node.id}: ${(error as Error).message}`);
+    }
+  }
+  return sections;
+}
+
+/** Cumulative LLM cost and requests of the run's own nodes, from the answers stored while it ran. */
+function llmSpendOverTime(store: Store, started: number, ended: number, nodeIds: ReadonlySet<string>): ReportSpendPoint[] {
+  if (nodeIds.size === 0) return [];
+  if (store.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_responses'`).get() === undefined) return [];
+  const ids = [...nodeIds];
+  const rows = store.db
+    .prepare(`SELECT created, cost_usd FROM llm_responses WHERE created >= ? AND created <= ? AND node_id IN (${ids.map(() => '?').join(',')}) ORDER BY created`)
+    .all(started, ended + 1000, ...ids) as { created: number; cost_usd: number }[];
+  const points: ReportSpendPoint[] = [{ t: 0, costUsd: 0, requests: 0 }];
+  let cost = 0;
+  rows.forEach((row, i) => {
+    cost += row.cost_usd;
+    points.push({ t: Math.max(0, (row.created - started) / 1000), costUsd: cost, requests: i + 1 });
+  });
+  return rows.length > 0 ? points : [];
 }
 
 /** The first `n` rows of a stored rows value (the JSONL is cut before parsing: datasets can be large). */

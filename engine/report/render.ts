@@ -4,17 +4,11 @@ import { CHART_SCRIPT, uplotAssets, type ChartAssets } from './assets.js';
 import { dagSvg } from './dag-svg.js';
 import { count, duration, esc, scriptJson, usd, utc } from './format.js';
 import { REPORT_CSS } from './styles.js';
-import type { ReportData, ReportNode, ReportNodeState, ReportSample, ReportStsTable, ReportTable } from './types.js';
+import type { ReportSectionTable } from '../node-type.js';
+import type { ReportCurve, ReportData, ReportNode, ReportNodeState, ReportSample } from './types.js';
 
 const STATES: ReportNodeState[] = ['ran', 'cached', 'partial', 'failed', 'interrupted', 'skipped', 'not-run'];
 
-const CURVE_TITLES: Record<string, string> = {
-  loss: 'Training loss',
-  dev: 'Dev Spearman (×100)',
-  'stsb-dev': 'STS-B dev Spearman (×100), selection',
-  'stsb-sickr-dev': 'Mean of STS-B and SICK-R dev Spearman (×100), selection',
-  holdout: 'Held-out training rows, Spearman (×100), selection',
-};
 
 export function renderReport(data: ReportData, assets: ChartAssets = uplotAssets()): string {
   const title = `${data.run.pipelineName || 'pipeline'}${data.run.variant ? ` (${data.run.variant})` : ''}: run report`;
@@ -32,12 +26,13 @@ export function renderReport(data: ReportData, assets: ChartAssets = uplotAssets
     notes(data),
     dagSection(data),
     nodeTable(data),
+    spendSection(data),
     curvesSection(data),
-    stsSection(data),
+    nodeSectionsHtml(data),
     samplesSection(data),
     `<footer>Generated ${esc(utc(data.generatedAt))} by synthcse · charts by uPlot (MIT)</footer>`,
     '</main>',
-    `<script type="application/json" id="report-data">${scriptJson({ curves: data.curves })}</script>`,
+    `<script type="application/json" id="report-data">${scriptJson({ curves: [...data.curves, ...spendCurves(data)] })}</script>`,
     `<script>${assets.js.replace(/<\/script/gi, '<\\/script')}</script>`,
     `<script>${CHART_SCRIPT}</script>`,
     '</body></html>',
@@ -132,7 +127,7 @@ function nodeTable(data: ReportData): string {
 function curvesSection(data: ReportData): string {
   if (data.curves.length === 0) return '';
   const boxes = data.curves.map((curve, i) => {
-    const title = CURVE_TITLES[curve.name] ?? curve.name;
+    const title = curve.title ?? curve.name;
     const last = curve.points.at(-1);
     const note = last ? ` <span class="muted">last ${esc(String(last[1]))}</span>` : '';
     return `<div class="chart-box"><div class="caption">${esc(title)} <span class="muted">· ${esc(curve.nodeId)}</span>${note}</div><div class="chart" data-curve="${i}" data-x-label="epoch"></div></div>`;
@@ -140,37 +135,54 @@ function curvesSection(data: ReportData): string {
   return `<section class="card" id="curves"><h2>Training</h2><div class="charts">${boxes.join('')}</div></section>`;
 }
 
-function stsSection(data: ReportData): string {
-  if (data.sts.length === 0) return '';
-  return `<section class="card" id="sts"><h2>STS results (Spearman × 100)</h2>${data.sts.map(stsBlock).join('')}</section>`;
+/** Cost and requests over the run, charted after the node curves (same drawing code, x in seconds). */
+function spendCurves(data: ReportData): ReportCurve[] {
+  if (data.spendOverTime.length === 0) return [];
+  return [
+    { nodeId: 'llm', name: 'cost (USD)', points: data.spendOverTime.map((p) => [round(p.t, 1), round(p.costUsd, 6)]) },
+    { nodeId: 'llm', name: 'requests', points: data.spendOverTime.map((p) => [round(p.t, 1), p.requests]) },
+  ];
 }
 
-function stsBlock(sts: ReportStsTable): string {
-  const table = sts.table ?? pivotMetrics(sts.metrics);
-  return `<h3>${esc(sts.nodeId)}</h3><div class="table-wrap">${resultsTable(table)}</div>`;
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }
 
-/** Metrics rows as a model × task table, for eval nodes that did not write their own table. */
-function pivotMetrics(metrics: ReportStsTable['metrics']): ReportTable {
-  const tasks = [...new Set(metrics.map((m) => m.task))];
-  const models = [...new Set(metrics.map((m) => m.model))];
-  return {
-    header: ['Model', ...tasks],
-    rows: models.map((model) => [model, ...tasks.map((task) => metrics.find((m) => m.model === model && m.task === task)?.spearman.toFixed(2) ?? '–')]),
-  };
+function spendSection(data: ReportData): string {
+  if (data.spendOverTime.length === 0) return '';
+  const last = data.spendOverTime.at(-1)!;
+  const first = data.curves.length;
+  const box = (i: number, title: string, note: string) =>
+    `<div class="chart-box"><div class="caption">${esc(title)} <span class="muted">· ${esc(note)}</span></div><div class="chart" data-curve="${i}" data-x-label="seconds since the run started"></div></div>`;
+  const rate = last.t > 0 ? `${(last.requests / (last.t / 60)).toFixed(0)} requests/min on average` : '';
+  return `<section class="card" id="spend"><h2>LLM cost and requests over time</h2><div class="charts">${box(first, 'Cost so far (USD)', usd(last.costUsd))}${box(first + 1, 'Requests sent so far', `${count(last.requests)}${rate ? `, ${rate}` : ''}`)}</div></section>`;
 }
 
-function resultsTable(table: ReportTable): string {
+/** The sections node types contributed (the eval node's results table, a filter's removals, an LLM node's yields). */
+function nodeSectionsHtml(data: ReportData): string {
+  return data.sections
+    .map((section, i) => {
+      const tables = (section.tables ?? []).map((t) => `${t.caption ? `<h3>${esc(t.caption)}</h3>` : ''}<div class="table-wrap">${resultsTable(t)}</div>`).join('');
+      const text = section.text ? `<p>${esc(section.text)}</p>` : '';
+      return `<section class="card node-section" id="section-${i}" data-node="${esc(section.nodeId)}"><h2>${esc(section.title)} <span class="muted">· ${esc(section.nodeId)}</span></h2>${text}${tables}</section>`;
+    })
+    .join('');
+}
+
+function resultsTable(table: ReportSectionTable): string {
   const numeric = (cell: string) => (/^-?\d+(\.\d+)?$/.test(cell) ? Number(cell) : undefined);
+  const muted = new Set(table.mutedRows ?? []);
   const best = table.header.map((_, c) => {
-    const values = table.rows.map((r) => numeric(r[c] ?? '')).filter((v): v is number => v !== undefined);
-    return c > 0 && values.length > 1 ? Math.max(...values) : undefined;
+    if (!table.bestPerColumn || c === 0) return undefined;
+    const values = table.rows.filter((_, r) => !muted.has(r)).map((r) => numeric(r[c] ?? '')).filter((v): v is number => v !== undefined);
+    return values.length > 1 ? Math.max(...values) : undefined;
   });
   const head = table.header.map((h, c) => `<th${c > 0 ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
   const body = table.rows
-    .map((r) => `<tr>${r.map((cell, c) => `<td class="${c > 0 ? 'num' : ''}${best[c] !== undefined && numeric(cell) === best[c] ? ' best' : ''}">${esc(cell)}</td>`).join('')}</tr>`)
+    .map((r, i) => `<tr${muted.has(i) ? ' class="baseline"' : ''}>${r.map((cell, c) => `<td class="${c > 0 && numeric(cell) !== undefined ? 'num' : ''}${best[c] !== undefined && numeric(cell) === best[c] ? ' best' : ''}">${esc(cell)}</td>`).join('')}</tr>`)
     .join('');
-  return `<table class="sts"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  return `<table class="${table.bestPerColumn ? 'results' : 'plain'}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function samplesSection(data: ReportData): string {

@@ -64,9 +64,9 @@ td.num .kv { white-space: normal; }
 .chart-box { border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px 4px; min-width: 0; }
 .chart-box .caption { font-weight: 600; margin-bottom: 4px; }
 .chart { width: 100%; min-height: 230px; }
-table.sts { width: auto; min-width: 520px; }
-table.sts td.best { font-weight: 700; }
-table.sts tr.baseline td { color: var(--muted); }
+table.results { width: auto; min-width: 520px; }
+table.results td.best { font-weight: 700; }
+table.results tr.baseline td { color: var(--muted); }
 .sample { margin: 0 0 18px; }
 .sample td { max-width: 420px; overflow-wrap: anywhere; font-size: 13px; }
 footer { color: var(--faint); font-size: 12px; text-align: center; margin-top: 28px; }

@@ -1,5 +1,6 @@
 /** What a run report shows, gathered from the cache by collect.ts and turned into HTML by render.ts. */
 import type { Json, Row } from '../json.js';
+import type { ReportSection } from '../node-type.js';
 import type { NodeState } from '../run-store.js';
 
 /** A node of the pipeline that has no history row in the run: it waited on a failed upstream, or was not selected. */
@@ -76,6 +77,8 @@ export interface ReportEdge {
 export interface ReportCurve {
   nodeId: string;
   name: string;
+  /** What the node type calls the curve (its curveTitles), when it names it. */
+  title?: string;
   points: [number, number][];
 }
 
@@ -84,12 +87,18 @@ export interface ReportTable {
   rows: string[][];
 }
 
-export interface ReportStsTable {
+/** A section a node type contributed about one node (see NodeTypeDefinition.report). */
+export interface ReportNodeSection extends ReportSection {
   nodeId: string;
-  /** The node's own results table (stats.values.table), which includes any baseline rows. */
-  table: ReportTable | null;
-  /** The metrics rows {task, spearman, pairs, model} of the node's output. */
-  metrics: { task: string; spearman: number; pairs: number | null; model: string }[];
+}
+
+/** LLM spend of the run over time, from the answers it paid for. */
+export interface ReportSpendPoint {
+  /** Seconds since the run started. */
+  t: number;
+  /** Cumulative USD and requests at t. */
+  costUsd: number;
+  requests: number;
 }
 
 export interface ReportSample {
@@ -122,7 +131,9 @@ export interface ReportData {
   /** Node ids by generation (every node's upstreams are in earlier levels). */
   levels: string[][];
   curves: ReportCurve[];
-  sts: ReportStsTable[];
+  /** Sections the nodes' types contributed, in pipeline order. */
+  sections: ReportNodeSection[];
+  spendOverTime: ReportSpendPoint[];
   samples: ReportSample[];
   /** Things the reader should know about the report itself (pipeline file changed since, graph inferred...). */
   notes: string[];

@@ -1,12 +1,12 @@
 /**
  * Where the load node's bytes come from: a local path (relative to the pipeline file, or absolute), or an
- * http(s) URL downloaded once into the cache through ctx.memoFile and verified by `sha256` when given. When both
+ * http(s) URL downloaded once into the cache (resumable, checked; see data/download.ts). When both
  * are set, the path wins if the file exists and the URL is the fallback.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { DownloadError, downloadToFile } from './download.js';
 import { NodeUserError, type NodeContext } from '../../engine/node-type.js';
 import { sha256 } from '../../engine/json.js';
+import { cachedDownload } from '../data/download.js';
 
 export interface SourceParams {
   path?: string;
@@ -18,17 +18,6 @@ export interface Source {
   /** What errors call the file: the path as written, or the URL. */
   name: string;
   bytes: Uint8Array;
-}
-
-/** Downloads `url` to `outPath` (through downloadToFile: streamed, resumable, verified by `expected` when given). */
-export async function download(url: string, outPath: string, expected: string | undefined, signal: AbortSignal): Promise<void> {
-  try {
-    await downloadToFile(url, outPath, { signal, ...(expected === undefined ? {} : { sha256: expected }) });
-  } catch (error) {
-    if (!(error instanceof DownloadError)) throw error;
-    if (/sha256/.test(error.message)) throw new NodeUserError(error.message, ['sha256'], 'the file changed upstream; check it and update sha256');
-    throw new NodeUserError(error.message, ['url']);
-  }
 }
 
 export async function readSource(p: SourceParams, ctx: NodeContext<unknown>): Promise<Source> {
@@ -49,6 +38,6 @@ export async function readSource(p: SourceParams, ctx: NodeContext<unknown>): Pr
   if (p.url === undefined) throw new NodeUserError('give a path or a url', ['path']);
   const url = p.url;
   if (!/^https?:\/\//i.test(url)) throw new NodeUserError(`url must be http(s): ${url}`, ['url']);
-  const cached = await ctx.memoFile({ load: 'url@1', url, sha256: p.sha256 ?? null }, (out) => download(url, out, p.sha256, ctx.signal));
+  const cached = await cachedDownload({ url, sha256: p.sha256 }, ctx);
   return { name: url, bytes: readFileSync(cached) };
 }

@@ -15,6 +15,13 @@ export const LlmNodeOptions = z.strictObject({
 });
 export type LlmNodeOptions = z.output<typeof LlmNodeOptions>;
 
+/**
+ * The `resample` parameter of LLM nodes: re-sample rounds for items whose answer was refused or unusable; each round
+ * asks the same requests again as a new sample (index + 1,000,000 per round). Unset = none: a cached bad answer
+ * stays bad on every rerun. Keyed (it changes the output), and absent by default so existing keys do not move.
+ */
+export const resampleParam = z.number().int().min(1).max(5).optional();
+
 /** mapItems concurrency: in batch mode every item is started so the batch executor can collect all requests. */
 export function itemConcurrency(options: LlmNodeOptions, items: number): number {
   return options.mode === 'batch' ? Math.max(1, items) : options.concurrency;
@@ -47,6 +54,17 @@ export function validateRequests(client: LlmClient, requests: Iterable<LlmReques
   }
 }
 
+/** An answer the parser rejected (refusal, cut off, unparseable): the reason, with the raw answer for the report. */
+export class RejectedAnswer extends Error {
+  constructor(
+    reason: string,
+    readonly answer: string,
+  ) {
+    super(reason);
+    this.name = 'RejectedAnswer';
+  }
+}
+
 export async function completeAndParse<T>(
   client: LlmClient,
   call: PlannedCall,
@@ -54,7 +72,11 @@ export async function completeAndParse<T>(
   parse: (response: LlmResponse) => T,
 ): Promise<T> {
   const response = await client.complete(call.request, { sample: call.sample, signal });
-  return parse(response);
+  try {
+    return parse(response);
+  } catch (error) {
+    throw new RejectedAnswer(error instanceof Error ? error.message : String(error), response.text);
+  }
 }
 
 /** Drops keys whose value is undefined so that an unset optional parameter is absent from the request (and key). */

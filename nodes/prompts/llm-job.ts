@@ -4,10 +4,10 @@
  * `synthcse plan` the item count, how many are fully cached, and the token/cost estimate of the rest, without
  * calling anything. Both share the same request construction, so the plan is exactly what the run will send.
  */
-import type { ItemMapResult, NodeContext, NodeEstimate } from '../../engine/node-type.js';
+import type { ItemMapResult, NodeContext, NodeEstimate, NodeStats, ReportSection } from '../../engine/node-type.js';
 import type { Json } from '../../engine/json.js';
 import type { LlmClient } from '../../engine/llm/types.js';
-import { callsKey, itemConcurrency, validateRequests, type LlmNodeOptions, type PlannedCall } from './llm-call.js';
+import { callsKey, itemConcurrency, RejectedAnswer, validateRequests, type LlmNodeOptions, type PlannedCall } from './llm-call.js';
 
 export interface LlmJob<I, R extends Json> {
   llm: LlmClient;
@@ -24,27 +24,128 @@ export interface LlmJob<I, R extends Json> {
   param?: readonly (string | number)[];
   /** Where the requests differ from what the params ask (a value the provider caps): shown by `synthcse plan`. */
   notes?: readonly string[];
+  /** Extra tries, each as a new sample, for items whose answer was refused or unusable (the node's `resample`). */
+  resample?: number;
+  /** What the report groups yields by (the sampled instruction, the genre, the label), and what it calls that. */
+  group?: { name: string; of(item: I): string };
+  /** The item's input in a few words, for the report's failed items. */
+  describe?(item: I): string;
+}
+
+/** Failed items shown in the report, with the raw answer when there was one. */
+const FAILED_EXAMPLES = 10;
+const ANSWER_CHARS = 400;
+
+/** Added to every sample index per re-sample round, so re-drawn samples never meet the pipeline's own samples. */
+export const RESAMPLE_STRIDE = 1_000_000;
+
+/**
+ * The item with every planned call ({request, sample}) in it moved to the re-sample round `attempt`: same requests,
+ * new sample indices, so new answers (and new item keys).
+ */
+export function resampled<I>(item: I, attempt: number): I {
+  if (attempt === 0) return item;
+  const shift = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(shift);
+    if (value === null || typeof value !== 'object') return value;
+    const object = value as Record<string, unknown>;
+    if (typeof object.sample === 'number' && object.request !== null && typeof object.request === 'object') {
+      return { ...object, sample: object.sample + attempt * RESAMPLE_STRIDE };
+    }
+    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, shift(v)]));
+  };
+  return shift(item) as I;
 }
 
 export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeContext<LlmNodeOptions>): Promise<ItemMapResult<R>> {
   validateRequests(job.llm, job.items.flatMap((i) => job.calls(i).map((c) => c.request)), job.param ?? []);
-  return ctx.mapItems(job.items, {
+  const lastFailure = new Map<number, { reason: string; answer: string | null }>();
+  const result = await ctx.mapItems(job.items, {
     namespace: job.namespace,
     label: job.label,
     concurrency: itemConcurrency(ctx.options, job.items.length),
-    key: (item) => ({ requests: callsKey(job.calls(item)) as Json, parser: job.parser }),
-    run: (item, _i, signal) => job.run(item, signal),
+    attempts: 1 + (job.resample ?? 0),
+    key: (item, _i, attempt) => ({ requests: callsKey(job.calls(resampled(item, attempt))) as Json, parser: job.parser }),
+    run: async (item, index, signal, attempt) => {
+      try {
+        return await job.run(resampled(item, attempt), signal);
+      } catch (error) {
+        const answer = error instanceof RejectedAnswer ? error.answer : null;
+        lastFailure.set(index, { reason: error instanceof Error ? error.message.split('\n')[0]! : String(error), answer: answer === null ? null : answer.slice(0, ANSWER_CHARS) });
+        throw error;
+      }
+    },
   });
+  recordJobStats(job, result, lastFailure, ctx);
+  return result;
 }
 
-export function estimateJob<I, R extends Json>(job: LlmJob<I, R>): NodeEstimate {
+/** Yield per group (instruction, genre, label) and the first failed items with their raw answers, for the report. */
+function recordJobStats<I, R extends Json>(job: LlmJob<I, R>, result: ItemMapResult<R>, lastFailure: ReadonlyMap<number, { reason: string; answer: string | null }>, ctx: NodeContext<LlmNodeOptions>): void {
+  const failedExamples: Json[] = result.failures.slice(0, FAILED_EXAMPLES).map((f) => {
+    const item = job.items[f.index]!;
+    const seen = lastFailure.get(f.index);
+    return { input: job.describe?.(item) ?? '', reason: f.reason, answer: seen?.answer ?? null };
+  });
+  const values: Record<string, Json> = { failed_examples: failedExamples };
+  if (job.group) {
+    const groups = new Map<string, { items: number; ok: number; rows: number }>();
+    job.items.forEach((item, i) => {
+      const name = job.group!.of(item);
+      const entry = groups.get(name) ?? { items: 0, ok: 0, rows: 0 };
+      entry.items++;
+      const value = result.results[i];
+      if (value !== undefined) {
+        entry.ok++;
+        entry.rows += Array.isArray(value) ? value.length : 1;
+      }
+      groups.set(name, entry);
+    });
+    values.yield = { by: job.group.name, groups: [...groups].map(([name, g]) => ({ name, ...g })) };
+  }
+  ctx.stats.values = { ...ctx.stats.values, ...values };
+}
+
+/** The report sections every LLM node shares: yield per group, failed items with their raw answers. */
+export function llmJobReport(stats: NodeStats): ReportSection[] {
+  const sections: ReportSection[] = [];
+  const yields = stats.values?.yield as { by: string; groups: { name: string; items: number; ok: number; rows: number }[] } | undefined;
+  if (yields && yields.groups.length > 0) {
+    const rows = [...yields.groups]
+      .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }))
+      .map((g) => [g.name, String(g.items), String(g.ok), `${((100 * g.ok) / Math.max(1, g.items)).toFixed(1)}%`, String(g.rows)]);
+    sections.push({ title: `Yield per ${yields.by}`, text: 'Items that got a usable answer, and the rows they gave, before any filter.', tables: [{ header: [yields.by, 'items', 'usable', 'yield', 'rows'], rows }] });
+  }
+  const failed = (stats.values?.failed_examples ?? []) as { input: string; reason: string; answer: string | null }[];
+  if (failed.length > 0) {
+    sections.push({
+      title: 'Failed items with their raw answers',
+      text: `The first ${failed.length} items that ended without a usable answer after every try.`,
+      tables: [{ header: ['input', 'reason', 'raw answer'], rows: failed.map((f) => [f.input, f.reason, f.answer ?? '(no answer: the request failed)']) }],
+    });
+  }
+  return sections;
+}
+
+export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: AbortSignal = new AbortController().signal): Promise<NodeEstimate> {
   let cachedItems = 0;
+  let resampledItems = 0;
   const pending: { request: PlannedCall['request']; sample: number }[] = [];
   for (const item of job.items) {
-    const calls = job.calls(item);
-    const missing = calls.filter((c) => !job.llm.isCached(c.request, c.sample));
-    if (missing.length === 0) cachedItems++;
-    pending.push(...missing);
+    // An item whose cached answer is refused is re-drawn when the node resamples: price the round it will reach.
+    for (let attempt = 0; ; attempt++) {
+      const calls = job.calls(resampled(item, attempt));
+      const missing = calls.filter((c) => !job.llm.isCached(c.request, c.sample));
+      if (missing.length > 0) {
+        pending.push(...missing);
+        if (attempt > 0) resampledItems++;
+        break;
+      }
+      if (attempt >= (job.resample ?? 0) || (await succeedsFromCache(job, item, attempt, signal))) {
+        if (attempt === 0) cachedItems++;
+        break;
+      }
+    }
   }
   const cost = job.llm.estimate(pending);
   return {
@@ -53,13 +154,25 @@ export function estimateJob<I, R extends Json>(job: LlmJob<I, R>): NodeEstimate 
     inputTokens: cost.inputTokens,
     outputTokens: cost.outputTokens,
     costUsd: cost.costUsd,
+    requests: cost.requests,
     note: [
       job.llm.provider === 'local'
         ? `${cost.requests} local generations, about ${cost.outputTokens} tokens to generate`
         : `${cost.requests} LLM requests to send`,
+      ...(resampledItems > 0 ? [`${resampledItems} item(s) re-sampled after a refused or unusable answer`] : []),
       ...(job.notes ?? []),
     ].join('; '),
   };
+}
+
+/** Parses an item's cached answers (no request is sent: every call of this attempt is cached). */
+async function succeedsFromCache<I, R extends Json>(job: LlmJob<I, R>, item: I, attempt: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await job.run(resampled(item, attempt), signal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function present<R>(results: readonly (R | undefined)[]): R[] {

@@ -9,8 +9,8 @@ import { AVERAGE_TASK, DEV_TASKS, TABLE_TASKS } from './tasks.js';
 export const SELECTION_MARK = '(dev, used for selection)';
 export const HELD_OUT_DEV_MARK = '(dev, held out)';
 
-/** `selection`: the tasks that picked the model (see selectionTasks); undefined when unknown (no mark). */
-export function markdownTable(metrics: readonly MetricRow[], selection?: readonly string[]): string {
+/** The results as cells: a header row and one row per model ("–" where a task is absent). `selection` as below. */
+export function tableCells(metrics: readonly MetricRow[], selection?: readonly string[]): { header: string[]; rows: string[][]; models: string[] } {
   const models = [...new Set(metrics.map((m) => m.model))];
   const devColumns = DEV_TASKS.filter((t) => metrics.some((m) => m.task === t));
   const columns = [...TABLE_TASKS, AVERAGE_TASK, ...devColumns];
@@ -18,14 +18,18 @@ export function markdownTable(metrics: readonly MetricRow[], selection?: readonl
     if (selection === undefined || !(DEV_TASKS as readonly string[]).includes(task)) return task;
     return `${task} ${selection.includes(task) ? SELECTION_MARK : HELD_OUT_DEV_MARK}`;
   };
-  const header = `| Model | ${columns.map(title).join(' | ')} |`;
-  const rule = `|---|${columns.map(() => '---:').join('|')}|`;
-  const rows = models.map((model) => {
-    const cells = columns.map((task) => {
+  const rows = models.map((model) => [
+    model,
+    ...columns.map((task) => {
       const m = metrics.find((r) => r.model === model && r.task === task);
       return m === undefined ? '–' : m.spearman.toFixed(2);
-    });
-    return `| ${model} | ${cells.join(' | ')} |`;
-  });
-  return [header, rule, ...rows].join('\n');
+    }),
+  ]);
+  return { header: ['Model', ...columns.map(title)], rows, models };
+}
+
+/** `selection`: the tasks that picked the model (see selectionTasks); undefined when unknown (no mark). */
+export function markdownTable(metrics: readonly MetricRow[], selection?: readonly string[]): string {
+  const { header, rows } = tableCells(metrics, selection);
+  return [`| ${header.join(' | ')} |`, `|---|${header.slice(1).map(() => '---:').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }

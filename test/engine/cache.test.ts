@@ -146,9 +146,10 @@ test('failed items are recorded, counted, and retried alone on the next run', ()
   const ws = new Workspace();
   const failing = ws.write('p.yaml', PIPELINE.replace('      suffix: "!"\n', '      suffix: "!"\n      fail_on: w3\n'));
   const first = ws.run(['run', failing]);
-  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.code, 4, first.stderr);
   assert.match(first.stderr, /partial\s+up .*1 failed \(refused: 1\)/);
   assert.match(first.stderr, /up: 1 item\(s\) failed \(1 × refused\)/);
+  assert.match(first.stderr, /skipped\s+total[^\n]*\n\s+not run: up left 1 failed item/, 'downstream does not run on partial input');
   ws.takeLog();
   // The failure is gone (fail_on is operational, so the key is the same): only that item runs.
   const fixed = ws.write('p.yaml', PIPELINE);

@@ -103,6 +103,27 @@ test('gc removes results no pipeline reaches and keeps the rest', () => {
   assert.deepEqual(ws.takeLog(), []);
 });
 
+test('gc --keep-runs N keeps the node results of the last N runs of each pipeline, and reports the cache size', () => {
+  const ws = new Workspace();
+  ws.write('p.yaml', PIPELINE);
+  const cache = join(ws.dir, '.synthcse');
+  assert.equal(ws.run(['run', 'p.yaml']).code, 0);
+  assert.equal(ws.run(['run', 'p.yaml', '--set', 'params.n=6']).code, 0);
+  ws.takeLog();
+  const keep = ws.run(['gc', '--keep-runs', '2', '--cache', cache]);
+  assert.equal(keep.code, 0, keep.stderr);
+  assert.match(keep.stdout, /Removed 0 node result\(s\)/);
+  assert.match(keep.stdout, /the last 2 run\(s\) of each pipeline/);
+  assert.match(keep.stdout, /Cache .*: [\d.]+ (B|KiB|MiB) \(database [\d.]+ (B|KiB|MiB), artifact files [\d.]+ (B|KiB|MiB)\); now /);
+  assert.equal(ws.run(['run', 'p.yaml']).code, 0);
+  assert.deepEqual(ws.takeLog(), [], 'the older run is still cached');
+  assert.equal(ws.run(['run', 'p.yaml', '--set', 'params.n=6']).code, 0);
+  ws.takeLog();
+  const one = ws.run(['gc', '--cache', cache]);
+  assert.match(one.stdout, /Removed [1-9]\d* node result\(s\)/, 'by default only the last run is kept');
+  assert.equal(ws.run(['gc', '--keep-runs', '0', '--cache', cache]).code, 2);
+});
+
 test('--json streams typed events', () => {
   const ws = new Workspace();
   ws.write('p.yaml', PIPELINE);

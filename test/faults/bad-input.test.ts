@@ -191,7 +191,7 @@ function badReplies(request: MockChatRequest): string {
   }
 }
 
-test('bad LLM replies (empty, refusal, cut off by max_tokens, unparseable) are counted item failures; a rerun retries only those', async () => {
+test('bad LLM replies (empty, refusal, cut off by max_tokens, unparseable) are counted item failures that fail the run; a rerun re-parses them for free', async () => {
   const server = await startMockLlmServer({ responder: badReplies });
   try {
     const project = new FaultProject();
@@ -200,7 +200,7 @@ test('bad LLM replies (empty, refusal, cut off by max_tokens, unparseable) are c
     project.write('p.yaml', pipelineYaml({ train: false, llm: { timeout_ms: 60000 } }).replace('      shots: 2\n', '      shots: 2\n      max_tokens: 64\n'));
     const r = await project.run(['run', 'p.yaml'], server.url);
     assertClean(r);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 4, r.stderr);
     const line = /annotate: (\d+) item\(s\) failed \(([^)]*)\)/.exec(r.stderr);
     assert.ok(line, r.stderr);
     assert.equal(Number(line[1]), 8, `premises 1-4 and 6-9 fail (2 of each 5 are fine)\n${r.stderr}`);
@@ -210,7 +210,8 @@ test('bad LLM replies (empty, refusal, cut off by max_tokens, unparseable) are c
     const before = requestsReceived(server.stats);
     assert.ok(before >= PREMISES_BAD * 2, 'the first run sent its requests');
     const again = await project.run(['run', 'p.yaml'], server.url);
-    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.code, 4, again.stderr);
+    assert.match(again.stderr, /8 got an answer that was refused or unusable; it is cached, so a rerun gives the same answer/);
     // Replies are cached answers: the rerun re-parses them without paying again.
     assert.equal(requestsReceived(server.stats) - before, 0, `a failed item does not re-send requests whose answers are cached\n${again.stderr}`);
   } finally {

@@ -62,8 +62,10 @@ async function underFaults(faults: Partial<MockFaults>, reasons: RegExp, liftAft
     const faulted = Object.entries(server.stats.byStatus).filter(([status]) => status !== '200').reduce((n, [, k]) => n + k, 0);
     const received = [...server.stats.received.values()].reduce((a, b) => a + b, 0);
     assert.ok(faulted > 0 || received > (server.stats.byStatus[200] ?? 0), 'faults were injected');
-    assert.equal(first.code, 0, first.stderr);
     const failed = failedItems(first.stderr).get('annotate');
+    // Failed items fail the run (exit 4) unless allowed; a run without any finishes with 0.
+    assert.equal(first.code, failed ? 4 : 0, first.stderr);
+    if (failed) assert.match(first.stderr, /got no answer: running the same command again sends only those/);
     if (failed) assert.match(failed.reasons, reasons, first.stderr);
     const rows = (await exportText(p, 'annotate', 'triplets')).trim().split('\n').filter(Boolean).length;
     assert.equal(rows + (failed?.count ?? 0), PREMISES, 'every item is either in the dataset or listed as failed');
@@ -100,18 +102,37 @@ test('a provider that keeps failing: the run stops cleanly with every item liste
   assert.equal(failed, PREMISES);
 });
 
-test('a rejected API key: every item fails as auth without retries, nothing is cached, a rerun with a good key completes', async () => {
+test('a rejected API key: the run stops before any paid request, naming the URL and the fix; a rerun with a good key completes', async () => {
   const server = await startMockLlmServer({ responder: oneLineResponder, apiKey: 'sk-ant-the-right-key' });
   try {
     const p = project();
-    const first = await p.run(['run', 'p.yaml'], server.url);
+    const started = Date.now();
+    const first = await p.run(['run', 'p.yaml'], server.url, { ANTHROPIC_API_KEY: 'sk-ant-a-wrong-key' });
     assertClean(first);
-    assert.match(failedItems(first.stderr).get('annotate')?.reasons ?? first.stderr, /auth/);
-    assert.ok((server.stats.byStatus[401] ?? 0) <= PREMISES * 2 * 1, 'auth failures are not retried');
+    assert.ok(Date.now() - started < 10_000, 'stops within seconds');
+    assert.equal(first.code, 1, first.stderr);
+    assert.ok(first.stderr.includes(`The LLM endpoint ${server.url} rejected the key (HTTP 401)`), first.stderr);
+    assert.match(first.stderr, /Set ANTHROPIC_API_KEY to a valid key/);
+    assert.doesNotMatch(first.stderr, /sk-ant-a-wrong-key/, 'the key is never printed');
+    assert.equal(server.stats.byRoute['POST /v1/messages'] ?? 0, 0, 'no messages request was sent');
     const second = await p.run(['run', 'p.yaml'], server.url, { ANTHROPIC_API_KEY: 'sk-ant-the-right-key' });
     assert.equal(second.code, 0, second.stderr);
     assert.equal(await exportText(p, 'annotate', 'triplets'), expected);
   } finally {
     await server.close();
   }
+});
+
+test('an endpoint that is down: the run stops within seconds with the URL and the fix, exit 1, nothing sent', async () => {
+  const server = await startMockLlmServer({ responder: oneLineResponder });
+  const url = server.url;
+  await server.close();
+  const p = project();
+  const started = Date.now();
+  const r = await p.run(['run', 'p.yaml'], url);
+  assertClean(r);
+  assert.ok(Date.now() - started < 10_000, `stops within seconds (${Date.now() - started} ms)`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stderr.includes(`Cannot reach the LLM endpoint ${url}`), r.stderr);
+  assert.match(r.stderr, /fix: Start the server or correct ANTHROPIC_BASE_URL/);
 });

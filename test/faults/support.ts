@@ -260,7 +260,7 @@ export async function exportText(project: FaultProject, node: string, port: stri
 /** Failed-item lines the CLI prints after a run: node → count and reasons. */
 export function failedItems(stderr: string): Map<string, { count: number; reasons: string }> {
   const out = new Map<string, { count: number; reasons: string }>();
-  for (const m of stderr.matchAll(/^⚠️ +(\S+): (\d+) item\(s\) failed \((.*)\)\. Run the same command again/gm)) out.set(m[1]!, { count: Number(m[2]), reasons: m[3]! });
+  for (const m of stderr.matchAll(/^⚠️ +(\S+): (\d+) item\(s\) failed \((.*?)\)\./gm)) out.set(m[1]!, { count: Number(m[2]), reasons: m[3]! });
   return out;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LlmConfigSchema, llmConfigProblem, llmServiceKey } from '../../engine/llm/service.js';
 import { toMessageParams } from '../../engine/llm/providers/anthropic.js';
-import type { LlmRequest } from '../../engine/llm/types.js';
+import { LlmEndpointError, type LlmRequest } from '../../engine/llm/types.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { TEST_KEY, capturingLogger, paraphraseRequest, tempCache, testService } from '../support/llm-fixtures.js';
 
@@ -182,12 +182,14 @@ describe('providers, validation, budget and secrets', () => {
     try {
       const log = capturingLogger();
       const service = testService(guarded.url, cache.store, { log });
+      // The endpoint check before the first paid call finds the rejected key; nothing is sent.
       await assert.rejects(service.client('k').complete(paraphraseRequest('secret?'), { sample: 0 }), (error: Error) => {
-        assert.equal((error as { reason?: string }).reason, 'auth');
+        assert.ok(error instanceof LlmEndpointError, String(error));
+        assert.match(error.message, /rejected the key \(HTTP 401\)/);
         assert.ok(!error.message.includes(TEST_KEY), error.message);
-        assert.match(error.message, /\[redacted\]/);
         return true;
       });
+      assert.equal(guarded.stats.byRoute['POST /v1/messages'] ?? 0, 0);
       await service.close();
       cache.store.db.pragma('wal_checkpoint(TRUNCATE)');
       assert.ok(!readFileSync(join(cache.dir, 'cache.db')).includes(TEST_KEY));

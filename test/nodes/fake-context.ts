@@ -89,10 +89,10 @@ export function fakeContext<O>(opts: { options: O; baseDir?: string; llm?: LlmCl
       const results: (R | undefined)[] = [];
       const fails: ItemMapResult<R>['failures'] = [];
       for (const [i, item] of items.entries()) {
-        const key = spec.key(item, i);
+        const key = spec.key(item, i, 0);
         itemKeys.push({ namespace: spec.namespace, key });
         try {
-          results.push(await spec.run(item, i, ctx.signal));
+          results.push(await spec.run(item, i, ctx.signal, 0));
         } catch (error) {
           const reason = (error as Error).message;
           results.push(undefined);
@@ -109,6 +109,8 @@ export function fakeContext<O>(opts: { options: O; baseDir?: string; llm?: LlmCl
       if (!existsSync(out)) await build(out);
       return out;
     },
+    memoFileExists: (key: Json) => existsSync(join(cacheDir, 'memo', digestJson(key))),
+    planning: false,
     llm: () => {
       if (!opts.llm) throw new Error('no LLM configured in this test');
       return opts.llm;

@@ -50,8 +50,9 @@ test('the report renders in Chromium: DAG, node table, curves, STS table, no err
     assert.deepEqual([...labels].sort(), ['clean', 'eval', 'pairs', 'sentences', 'train']);
     assert.equal(await page.locator('svg.dag .edge').count(), 4);
 
-    const sts = page.locator('#sts table.sts');
-    assert.ok(await sts.isVisible(), 'the STS table is visible');
+    const sts = page.locator('section.node-section[data-node="eval"] table.results');
+    assert.ok(await sts.isVisible(), 'the results table the eval node type contributes is visible');
+    assert.match(await page.locator('section.node-section[data-node="eval"] tr.baseline').innerText(), /GloVe avg \(baseline\)/, 'the baseline row, muted');
     const stsText = await sts.innerText();
     assert.match(stsText, /GloVe avg \(baseline\)/);
     assert.match(stsText, /stsb-dev/i);

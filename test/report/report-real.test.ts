@@ -39,12 +39,14 @@ test('report of a real syncse-partial run', { skip: existsSync(join(sharedData, 
     assert.equal(report.code, 0, report.stderr);
     const html = readFileSync(join(ws.dir, 'report.html'), 'utf8');
     assert.ok(!html.includes(KEY), 'the API key is not in the report');
+    assert.match(html, /<section class="card" id="spend"><h2>LLM cost and requests over time/);
+    assert.match(html, /Rows removed by each rule/);
 
     const store = new Store(cache);
     try {
       const data = await collectReport({ store, registry: await builtinRegistry(), pipelineFile: PIPELINE });
       assert.equal(data.run.pipelineName, 'syncse-partial');
-      assert.deepEqual(data.nodes.map((n) => n.id), ['premises', 'annotate', 'clean', 'train', 'eval']);
+      assert.deepEqual(data.nodes.map((n) => n.id), ['premises', 'baseline', 'annotate', 'clean', 'train', 'eval']);
       const annotate = data.nodes.find((n) => n.id === 'annotate')!;
       assert.equal(annotate.rowsIn, 12);
       assert.ok(annotate.llm && annotate.llm.requests > 0 && annotate.llm.inputTokens > 0, 'the LLM spend of annotate');
@@ -54,11 +56,16 @@ test('report of a real syncse-partial run', { skip: existsSync(join(sharedData, 
       assert.equal(clean.rowsIn, annotate.rowsOut);
       assert.ok(data.curves.some((c) => c.nodeId === 'train' && c.name === 'loss' && c.points.length > 0), 'the training loss curve');
       assert.ok(data.curves.some((c) => c.nodeId === 'train' && c.name !== 'loss' && c.points.length > 0), 'a dev curve');
-      const sts = data.sts.find((s) => s.nodeId === 'eval');
-      assert.ok(sts?.table, 'the eval node table');
-      assert.ok(sts.table.header.includes('stsb-dev (dev, used for selection)'), 'SynCSE selects on STS-B and SICK-R dev, and the table says so');
-      assert.ok(sts.table.header.includes('sickr-dev (dev, used for selection)'));
-      assert.ok(sts.metrics.some((m) => m.task === 'stsb-dev' && Number.isFinite(m.spearman)));
+      const sts = data.sections.find((s) => s.nodeId === 'eval' && s.title.startsWith('STS results'));
+      assert.ok(sts?.tables?.[0], 'the eval node contributes its table');
+      const table = sts.tables[0];
+      assert.ok(table.header.includes('stsb-dev (dev, used for selection)'), 'SynCSE selects on STS-B and SICK-R dev, and the table says so');
+      assert.ok(table.header.includes('sickr-dev (dev, used for selection)'));
+      const dev = table.header.indexOf('stsb-dev (dev, used for selection)');
+      assert.ok(table.rows.some((r) => Number.isFinite(Number(r[dev]))));
+      const yields = data.sections.find((s) => s.nodeId === 'annotate' && s.title.startsWith('Yield per instruction'));
+      assert.ok(yields?.tables?.[0]?.rows.length, 'annotate reports its yield per instruction');
+      assert.ok(data.spendOverTime.length > 1, 'cost and requests over time');
     } finally {
       store.close();
     }

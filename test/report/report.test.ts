@@ -61,10 +61,10 @@ test('a finished run: states, rows in and out, removal reasons, spend, curves, S
 
   assert.deepEqual(data.curves.map((c) => `${c.nodeId}.${c.name}`), ['train.loss', 'train.dev']);
   assert.ok(data.curves.every((c) => c.points.length > 0));
-  assert.equal(data.sts.length, 1);
-  assert.deepEqual(data.sts[0]!.table?.header, ['Model', 'sickr', 'stsb-dev']);
-  assert.deepEqual(data.sts[0]!.table?.rows.map((r) => r[0]), ['toy-model', 'GloVe avg (baseline)']);
-  assert.equal(data.sts[0]!.metrics.length, 4);
+  assert.deepEqual(data.sections.map((s) => `${s.nodeId}: ${s.title}`), ['eval: Toy results'], 'sections come from the node types');
+  const results = data.sections[0]!.tables![0]!;
+  assert.deepEqual(results.header, ['Model', 'sickr', 'stsb-dev']);
+  assert.deepEqual(results.rows.map((r) => r[0]), ['GloVe avg (baseline)', 'toy-model'], 'the baseline row first');
   assert.deepEqual(data.samples.map((s) => `${s.nodeId}.${s.port}`), ['sentences.sentences', 'pairs.pairs', 'clean.pairs', 'eval.metrics']);
   assert.ok(data.samples.every((s) => s.rows.length <= 5));
 
@@ -72,6 +72,7 @@ test('a finished run: states, rows in and out, removal reasons, spend, curves, S
   assert.equal(ws.run(['run', file]).code, 0);
   const again = await collect(ws, file);
   assert.deepEqual(again.nodes.map((n) => n.state), ['cached', 'cached', 'cached', 'cached', 'cached']);
+  assert.deepEqual(again.spendOverTime, [], 'nothing was paid in the rerun');
   assert.equal(again.totals.costUsd, 0);
   assert.equal(again.totals.costUsdAllResults, spend.costUsd);
   assert.ok(again.nodes.every((n) => n.originalMs !== null));
@@ -95,7 +96,8 @@ test('the page is self-contained, escapes text and carries no secrets', () => {
   assert.ok(!html.includes('<b>flies</b>'));
   assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)=["']?https?:/i, 'nothing is loaded from the network');
   assert.match(html, /<svg class="dag"/);
-  assert.match(html, /id="sts"/);
+  assert.match(html, /<section class="card node-section" id="section-0" data-node="eval"><h2>Toy results/);
+  assert.match(html, /<tr class="baseline"><td class="">GloVe avg \(baseline\)/);
 });
 
 test('a failed run: the failing node, the nodes it held back, and what ran before it', async () => {
@@ -107,7 +109,7 @@ test('a failed run: the failing node, the nodes it held back, and what ran befor
   assert.deepEqual(data.nodes.map((n) => [n.id, n.state]), [['sentences', 'ran'], ['pairs', 'ran'], ['clean', 'ran'], ['train', 'failed'], ['eval', 'skipped']]);
   assert.ok(node(data, 'train').rowsIn! > 0, 'rows into the failed node are known');
   assert.deepEqual(data.curves, []);
-  assert.deepEqual(data.sts, []);
+  assert.deepEqual(data.sections, []);
   const report = ws.run(['report', file, '--out', 'report.html']);
   assert.equal(report.code, 0, report.stderr);
   assert.match(report.stderr, /the run failed/);

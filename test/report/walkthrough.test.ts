@@ -135,7 +135,8 @@ test('use 3: kill a run, run the same command, only the unfinished items run', a
 
   const status = ws.run(['status', file]);
   assert.equal(status.code, 0, status.stderr);
-  assert.match(status.stdout, /: running, started/, 'the killed run never recorded its end');
+  assert.match(status.stdout, /: not finished \(still running, or killed\), started/, 'the killed run never recorded its end');
+  for (const node of ['sentences', 'pairs', 'clean', 'train', 'eval']) assert.match(status.stdout, new RegExp(`^ {2}${node} `, 'm'), 'every node is listed');
 
   const report = ws.run(['report', file, '--out', 'killed.html']);
   assert.equal(report.code, 0, report.stderr);

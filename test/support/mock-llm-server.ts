@@ -198,6 +198,9 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
         const key = req.headers['x-synthcse-request-key'];
         return answerChat(route, body, res, acceptsSampling(req), typeof key === 'string' ? key : undefined);
       }
+      case 'models':
+        // Anthropic's and OpenAI's model lists share the path; both carry `data`.
+        return sendJson(res, 200, { object: 'list', data: [{ id: 'mock-model', type: 'model', object: 'model' }], has_more: false });
       case 'batch-create':
         return createBatch(body, res, acceptsSampling(req));
       case 'batch-retrieve':
@@ -508,6 +511,7 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
 const ROUTE_LABELS = {
   messages: 'POST /v1/messages',
   chat: 'POST /v1/chat/completions',
+  models: 'GET /v1/models',
   'batch-create': 'POST /v1/messages/batches',
   'batch-retrieve': 'GET /v1/messages/batches/:id',
   'batch-results': 'GET /v1/messages/batches/:id/results',
@@ -516,6 +520,7 @@ const ROUTE_LABELS = {
 function routeOf(method: string, path: string): string {
   if (method === 'POST' && path === '/v1/messages') return 'messages';
   if (method === 'POST' && path === '/v1/chat/completions') return 'chat';
+  if (method === 'GET' && path === '/v1/models') return 'models';
   if (method === 'POST' && path === '/v1/messages/batches') return 'batch-create';
   if (method === 'GET' && /^\/v1\/messages\/batches\/[^/]+$/.test(path)) return 'batch-retrieve';
   if (method === 'GET' && /^\/v1\/messages\/batches\/[^/]+\/results$/.test(path)) return 'batch-results';

@@ -1,5 +1,5 @@
 /** A small in-memory NodeContext for testing node modules without the engine. */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { digestJson, type Json } from '../../engine/json.js';
@@ -47,13 +47,14 @@ export function fakeContext<O>(options: O, init: { baseDir?: string; cacheDir?: 
     },
     async memoFile(key: Json, build: (outPath: string) => Promise<void>) {
       const path = join(cacheDir, 'memo', digestJson(key));
-      const { existsSync } = await import('node:fs');
       if (!existsSync(path)) {
         mkdirSync(join(cacheDir, 'memo'), { recursive: true });
         await build(path);
       }
       return path;
     },
+    memoFileExists: (key: Json) => existsSync(join(cacheDir, 'memo', digestJson(key))),
+    planning: false,
     llm() {
       throw new Error('no LLM in the fake context');
     },

@@ -13,6 +13,7 @@ import {
   type SendOptions,
 } from '../provider.js';
 import { estimateTextTokens } from '../tokens.js';
+import type { EndpointProbe } from '../preflight.js';
 import type { LlmRequest } from '../types.js';
 
 type MessageParams = Anthropic.MessageCreateParamsNonStreaming;
@@ -24,6 +25,9 @@ export interface AnthropicProviderOptions {
   baseUrl: string | undefined;
   /** anthropic-version header; undefined = the SDK's (2026-10-21, which rejects temperature, top_p and top_k). */
   apiVersion?: string | undefined;
+  /** Where the base URL and the key came from, for messages. */
+  baseUrlSetting?: string;
+  apiKeyEnv?: string | undefined;
 }
 
 /** The API version that still accepts sampling parameters. */
@@ -35,7 +39,7 @@ export class AnthropicProvider implements OnlineProvider, BatchProvider {
   private readonly sdk: Anthropic;
   private readonly acceptsSampling: boolean;
 
-  constructor(options: AnthropicProviderOptions) {
+  constructor(private readonly options: AnthropicProviderOptions) {
     // Retries are ours (the whole pool must react to 429s), so the SDK never retries on its own.
     this.sdk = new Anthropic({
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : { authToken: options.authToken ?? null }),
@@ -71,6 +75,19 @@ export class AnthropicProvider implements OnlineProvider, BatchProvider {
       problems.push('anthropic rejects whitespace-only stop sequences.');
     }
     return problems;
+  }
+
+  probe(): EndpointProbe {
+    const base = (this.options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '');
+    const headers: Record<string, string> = { 'anthropic-version': this.options.apiVersion ?? SAMPLING_API_VERSION };
+    if (this.options.apiKey !== undefined) headers['x-api-key'] = this.options.apiKey;
+    else if (this.options.authToken !== undefined) headers.authorization = `Bearer ${this.options.authToken}`;
+    return {
+      url: `${base}/v1/models?limit=1`,
+      headers,
+      urlSetting: this.options.baseUrlSetting ?? 'ANTHROPIC_BASE_URL (or llm.base_url)',
+      keySetting: this.options.apiKey !== undefined ? (this.options.apiKeyEnv ?? 'ANTHROPIC_API_KEY') : 'ANTHROPIC_AUTH_TOKEN',
+    };
   }
 
   async send(request: LlmRequest, options: SendOptions): Promise<ProviderReply> {

@@ -4,12 +4,15 @@
  */
 import { isJsonObject, type Json, type JsonObject } from '../../json.js';
 import { ProviderFailure, REQUEST_KEY_HEADER, parseRetryAfterMs, type OnlineProvider, type ProviderReply, type RateLimitInfo, type SendOptions } from '../provider.js';
+import type { EndpointProbe } from '../preflight.js';
 import type { LlmRequest } from '../types.js';
 
 export interface OpenAiCompatibleOptions {
   /** E.g. http://localhost:8000/v1; the provider posts to `${baseUrl}/chat/completions`. */
   baseUrl: string;
   apiKey: string | undefined;
+  /** The environment variable the key came from, for messages. */
+  apiKeyEnv?: string | undefined;
 }
 
 export class OpenAiCompatibleProvider implements OnlineProvider {
@@ -34,6 +37,12 @@ export class OpenAiCompatibleProvider implements OnlineProvider {
       if (value !== undefined && (value < -2 || value > 2)) problems.push(`${name} ${value} is outside the range -2 to 2.`);
     }
     return problems;
+  }
+
+  probe(): EndpointProbe {
+    const headers: Record<string, string> = {};
+    if (this.options.apiKey !== undefined) headers.authorization = `Bearer ${this.options.apiKey}`;
+    return { url: this.options.baseUrl.replace(/\/+$/, '') + '/models', headers, urlSetting: 'llm.base_url', keySetting: this.options.apiKeyEnv };
   }
 
   async send(request: LlmRequest, options: SendOptions): Promise<ProviderReply> {
