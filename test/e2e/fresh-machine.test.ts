@@ -17,6 +17,7 @@ import { startMockLlmServer } from '../support/mock-llm-server.js';
 const KEY = 'sk-ant-fresh-machine-not-a-real-key-0123';
 const NLI_PATH = '/datasets/princeton-nlp/datasets-for-simcse/resolve/main/nli_for_simcse.csv';
 const STSB_PATH = '/stswiki/images/4/48/Stsbenchmark.tar.gz';
+const SICK_PATH = '/alvations/stasis/master/SICK-data/SICK_trial.txt';
 
 const SUBJECTS = ['A man', 'A woman', 'A child', 'Two dogs', 'An old man', 'A young girl', 'The chef', 'A musician'];
 const ACTIONS = ['is walking along the beach', 'is playing a guitar', 'is cooking dinner', 'is reading a book', 'is riding a bicycle'];
@@ -48,6 +49,19 @@ function stsDevCsv(): string {
   return rows.join('\n') + '\n';
 }
 
+/** SICK's own layout: pair_ID, sentence_A, sentence_B, relatedness_score, entailment_judgment (TAB-separated). */
+function sickTrialTxt(): string {
+  const rows = ['pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment_judgment'];
+  let id = 0;
+  for (const subject of SUBJECTS) {
+    for (const [j, action] of ACTIONS.entries()) {
+      rows.push([String(++id), `${subject} ${action}.`, `${subject} ${action}.`, '5.0', 'ENTAILMENT'].join('\t'));
+      rows.push([String(++id), `${subject} ${action}.`, `${subject} ${ACTIONS[(j + 2) % ACTIONS.length]}.`, '2.5', 'NEUTRAL'].join('\t'));
+    }
+  }
+  return rows.join('\n') + '\n';
+}
+
 function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,7 +75,7 @@ function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ 
 
 test('the quick start on a fresh clone: only an endpoint and a key; public data downloaded once, resumed, checked', { timeout: 10 * 60_000 }, async () => {
   const archive = tarGz({ 'stsbenchmark/sts-dev.csv': Buffer.from(stsDevCsv()), 'stsbenchmark/readme.txt': Buffer.from('STS benchmark\n') });
-  const data = await startDataServer({ [NLI_PATH]: Buffer.from(nliCsv()), [STSB_PATH]: archive });
+  const data = await startDataServer({ [NLI_PATH]: Buffer.from(nliCsv()), [STSB_PATH]: archive, [SICK_PATH]: Buffer.from(sickTrialTxt()) });
   const llm = await startMockLlmServer({ apiKey: KEY, reportedRequestsPerMinute: 4000, reportedTokensPerMinute: 2_000_000 });
   try {
     const clone = mkdtempSync(join(tmpdir(), 'synthcse-clone-'));
@@ -75,6 +89,9 @@ test('the quick start on a fresh clone: only an endpoint and a key; public data 
       '--set', 'nodes.train.with.epochs=1',
       '--set', `params.premises_url=${data.url}${NLI_PATH}`,
       '--set', `params.stsb_url=${data.url}${STSB_PATH}`,
+      '--set', `params.sick_trial_url=${data.url}${SICK_PATH}`,
+      // The SentEval test sets come from the real hosts, which tests cannot reach.
+      '--set', 'params.senteval=false',
     ];
 
     const plan = await runCli(['plan', ...args], clone, env);
@@ -83,6 +100,7 @@ test('the quick start on a fresh clone: only an endpoint and a key; public data 
     assert.match(plan.stdout, /Downloads into the cache \(once; a local file in the data folder is used instead when present\): [\d.]+ MB/);
     assert.ok(plan.stdout.includes(`${data.url}${NLI_PATH}  0.0 MB  (premises)`), plan.stdout);
     assert.ok(plan.stdout.includes(`${data.url}${STSB_PATH}  0.0 MB  (train, eval)`), plan.stdout);
+    assert.ok(plan.stdout.includes(`${data.url}${SICK_PATH}  0.0 MB  (train, eval)`), plan.stdout);
     assert.equal(data.gets.size, 0, 'plan downloads nothing');
 
     // The archive's download breaks off half-way: the run stops and says a rerun resumes.
