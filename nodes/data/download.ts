@@ -58,8 +58,8 @@ async function fetchResumable(file: RemoteFile, out: string, partial: string, ct
   try {
     response = await fetch(file.url, { signal: ctx.signal, redirect: 'follow', headers: have > 0 ? { range: `bytes=${have}-` } : {} });
   } catch (error) {
-    const err = error as Error & { cause?: { code?: string } };
-    throw new NodeUserError(`cannot download ${file.url}: ${err.cause?.code ?? err.message}`, param, 'check the network (or the URL); run the same command again to resume');
+    const code = (error as Error & { cause?: { code?: unknown } }).cause?.code;
+    throw new NodeUserError(`cannot download ${file.url}: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, param, 'check the network (or the URL); run the same command again to resume');
   }
   if (!response.ok || response.body === null) {
     throw new NodeUserError(`cannot download ${file.url}: HTTP ${response.status}`, param, response.status === 404 ? 'the file moved upstream: correct the URL' : 'run the same command again to retry');
