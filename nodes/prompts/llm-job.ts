@@ -156,10 +156,8 @@ export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: 
     costUsd: cost.costUsd,
     requests: cost.requests,
     note: [
-      job.llm.provider === 'local'
-        ? `${cost.requests} local generations, about ${cost.outputTokens} tokens to generate`
-        : `${cost.requests} LLM requests to send`,
-      ...(resampledItems > 0 ? [`${resampledItems} item(s) re-sampled after a refused or unusable answer`] : []),
+      (job.llm.provider === 'local' ? `${cost.requests} local generations, about ${cost.outputTokens} tokens to generate` : `${cost.requests} LLM requests to send`) +
+        (resampledItems > 0 ? ` (${resampledItems} item(s) re-sampled after a refused or unusable answer)` : ''),
       ...(job.notes ?? []),
     ].join('; '),
   };
