@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { sha256 } from '../../engine/json.js';
 import { NodeUserError } from '../../engine/node-type.js';
-import { unzip, untarGz } from './archives.js';
+import { unzip, untarGz } from '../data/archives.js';
 import { downloadOnce, overlayFolder, type FetchContext } from './remote.js';
 import { discoverTasks, type TaskName } from './tasks.js';
 

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DownloadError, downloadToFile } from '../load/download.js';
+import { DownloadError, downloadToFile } from '../data/fetch-file.js';
 
 export interface HubModel {
   repo: string;

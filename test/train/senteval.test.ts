@@ -13,7 +13,7 @@ import type { Row } from '../../engine/json.js';
 import type { FileOutput, FileValue } from '../../engine/node-type.js';
 import { encoder } from '../../nodes/encoder.js';
 import { evaluate } from '../../nodes/eval.js';
-import { unzip, untarGz } from '../../nodes/sts/archives.js';
+import { unzip, untarGz } from '../../nodes/data/archives.js';
 import { SENTEVAL_SOURCES } from '../../nodes/sts/senteval.js';
 import { sha256 } from '../../engine/json.js';
 import { fakeContext } from './fake-context.js';

@@ -1,6 +1,6 @@
 /**
- * The members of the two archive formats the SentEval STS files come in: .zip (STS12–16, SICK) and .tar.gz
- * (STS Benchmark). Regular files only, by their path inside the archive. Node's zlib does the decompression; the
+ * The members of the archive formats public data files come in: .zip (SentEval's STS12–16, SICK) and .tar or .tar.gz
+ * (the STS Benchmark). Regular files only, by their path inside the archive. Node's zlib does the decompression; the
  * container formats are read here (a zip's central directory, tar's 512-byte headers), as no unpacking library is
  * among the project's dependencies.
  */
@@ -58,26 +58,36 @@ function field(block: Buffer, start: number, length: number): string {
   return raw.toString('utf8', 0, end < 0 ? raw.length : end);
 }
 
-export function untarGz(bytes: Uint8Array): Map<string, Buffer> {
+/** The regular files of a tar archive, gzip-compressed or not; GNU long names (type L) are followed. */
+export function untar(bytes: Uint8Array): Map<string, Buffer> {
   let tar: Buffer;
   try {
-    tar = gunzipSync(bytes);
+    tar = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (error) {
     throw new ArchiveError(`not a gzip file: ${(error as Error).message}`);
   }
   const out = new Map<string, Buffer>();
+  let longName: string | undefined;
   let at = 0;
   while (at + 512 <= tar.length) {
     const header = tar.subarray(at, at + 512);
     if (header.every((b) => b === 0)) break;
-    const name = field(header, 0, 100);
     const size = parseInt(field(header, 124, 12).trim() || '0', 8);
     const type = String.fromCharCode(header[156]!);
     const prefix = header.toString('utf8', 257, 262) === 'ustar' ? field(header, 345, 155) : '';
+    const name = longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
     if (!Number.isFinite(size)) throw new ArchiveError(`tar member ${name} has an unreadable size`);
     const data = tar.subarray(at + 512, at + 512 + size);
-    if (type === '0' || type === '\0') out.set(prefix ? `${prefix}/${name}` : name, Buffer.from(data));
+    longName = undefined;
+    if (type === 'L') longName = field(data, 0, data.length);
+    else if (type === '0' || type === '\0') out.set(name.replace(/^\.\//, ''), Buffer.from(data));
     at += 512 + Math.ceil(size / 512) * 512;
   }
   return out;
+}
+
+/** A .tar.gz archive's regular files (the STS Benchmark's release). */
+export function untarGz(bytes: Uint8Array): Map<string, Buffer> {
+  if (!(bytes[0] === 0x1f && bytes[1] === 0x8b)) throw new ArchiveError('not a gzip file (no gzip magic bytes)');
+  return untar(bytes);
 }
