@@ -19,7 +19,7 @@ import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } fro
 import { estimateJob, llmJobReport, present, runJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
 import { buildSyncseRequest, readSyncsePool } from './prompts/syncse.js';
-import { buildDinoRequest, counterLabelProblems, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
+import { buildDinoRequest, DinoOutputParams, dinoOutputRules, dinoSampling, readCheckedDinoSpec } from './prompts/dino.js';
 import { ContrastiveGuidance, PromptFormat, SelfDebiasGuidance } from './prompts/guidance.js';
 import { buildMulticsrRequest } from './prompts/multicsr.js';
 import { textsOf } from './prompts/rows.js';
@@ -210,23 +210,13 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
 }
 
 function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: Ctx): LlmJob<{ x1: string; label: number; call: PlannedCall }, Row> {
-  const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
+  const spec = readCheckedDinoSpec(ctx.resolvePath(p.spec), p.spec);
   const rules = dinoOutputRules(p);
   for (const [i, l] of spec.labels.entries()) {
     if (!l.instruction.includes('{x1}')) throw new NodeUserError(`${p.spec}: labels[${i}].instruction has no {x1} placeholder`, ['spec']);
   }
-  const counterProblems = counterLabelProblems(spec);
-  if (counterProblems.length > 0) throw new NodeUserError(`${p.spec}: ${counterProblems.join('; ')}`, ['spec']);
   const llm = client(ctx, p.model);
-  const s = {
-    model: llm.model,
-    temperature: p.temperature ?? undefined,
-    top_p: p.top_p ?? undefined,
-    top_k: p.top_k,
-    max_tokens: p.max_tokens,
-    prompt_format: p.prompt_format,
-    ...(p.guidance === undefined ? {} : { self_debias: { decay: p.guidance.decay, epsilon: p.guidance.epsilon } }),
-  };
+  const s = dinoSampling(llm.model, p);
   const texts = textsOf(rows, 'text', 'sentences');
   // One item per (x1, label, sample): a failed sample loses one pair, not the whole x1.
   const items = texts.flatMap((x1) =>

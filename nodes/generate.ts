@@ -18,7 +18,7 @@ import { estimateJob, llmJobReport, present, runJob, type LlmJob } from './promp
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
 import { readStringList, readYamlFile } from './prompts/files.js';
 import { buildScratchRequest, checkTemplates, readGenres, templateSets, TemplatesFile, type Genre } from './prompts/scratch.js';
-import { buildDinoRequest, counterLabelProblems, DinoOutputParams, dinoOutputRules, readDinoSpec } from './prompts/dino.js';
+import { buildDinoRequest, DinoOutputParams, dinoOutputRules, dinoSampling, readCheckedDinoSpec } from './prompts/dino.js';
 import { PromptFormat, SelfDebiasGuidance } from './prompts/guidance.js';
 
 const RECIPE_VERSIONS = Object.freeze({ 'syncse-scratch': 1, 'dino-x1': 1 });
@@ -173,20 +173,10 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
 }
 
 function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: number; call: PlannedCall }, Row> {
-  const spec = readDinoSpec(ctx.resolvePath(p.spec), ['spec']);
+  const spec = readCheckedDinoSpec(ctx.resolvePath(p.spec), p.spec);
   const rules = dinoOutputRules(p);
   const llm = client(ctx, p.model);
-  const counterProblems = counterLabelProblems(spec);
-  if (counterProblems.length > 0) throw new NodeUserError(`${p.spec}: ${counterProblems.join('; ')}`, ['spec']);
-  const s = {
-    model: llm.model,
-    temperature: p.temperature ?? undefined,
-    top_p: p.top_p ?? undefined,
-    top_k: p.top_k,
-    max_tokens: p.max_tokens,
-    prompt_format: p.prompt_format,
-    ...(p.guidance === undefined ? {} : { self_debias: { decay: p.guidance.decay, epsilon: p.guidance.epsilon } }),
-  };
+  const s = dinoSampling(llm.model, p);
   const items = spec.labels.flatMap((l) =>
     Array.from({ length: p.calls_per_label }, (_, sample) => ({ label: l.label, call: { request: buildDinoRequest(spec, l.instruction, undefined, s), sample } })),
   );

@@ -5,6 +5,7 @@
  * used GPT2-XL as a plain LM and self-debiasing over counter-labels, which chat APIs do not allow).
  */
 import { z } from 'zod';
+import { NodeUserError } from '../../engine/node-type.js';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { readYamlFile } from './files.js';
 import { compactRequest } from './llm-call.js';
@@ -54,6 +55,36 @@ export interface DinoSampling {
   prompt_format?: 'chat' | 'completion';
   /** Self-debiasing against the label's counter-labels (local provider). */
   self_debias?: { decay: number; epsilon: number };
+}
+
+/** The sampling parameters a DINO node (generate dino-x1, annotate dino-x2) takes, as its zod schemas parse them. */
+export interface DinoSamplingParams {
+  temperature?: number | null | undefined;
+  top_p?: number | null | undefined;
+  top_k?: number | undefined;
+  max_tokens: number;
+  prompt_format?: 'chat' | 'completion' | undefined;
+  guidance?: { decay: number; epsilon: number } | undefined;
+}
+
+export function dinoSampling(model: string, p: DinoSamplingParams): DinoSampling {
+  return {
+    model,
+    temperature: p.temperature ?? undefined,
+    top_p: p.top_p ?? undefined,
+    top_k: p.top_k,
+    max_tokens: p.max_tokens,
+    prompt_format: p.prompt_format,
+    ...(p.guidance === undefined ? {} : { self_debias: { decay: p.guidance.decay, epsilon: p.guidance.epsilon } }),
+  };
+}
+
+/** The spec file a DINO node names, read and checked (counter-labels name other labels of the spec). */
+export function readCheckedDinoSpec(absPath: string, specParam: string): DinoSpec {
+  const spec = readDinoSpec(absPath, ['spec']);
+  const counterProblems = counterLabelProblems(spec);
+  if (counterProblems.length > 0) throw new NodeUserError(`${specParam}: ${counterProblems.join('; ')}`, ['spec']);
+  return spec;
 }
 
 function fill(instruction: string, x1: string | undefined): string {

@@ -9,6 +9,7 @@
  * `general.alignment`, then each tensor's data at its aligned offset.
  */
 import { writeFileSync } from 'node:fs';
+import { seededUniform } from '../../engine/llm/guidance.js';
 
 export interface TinyGgufOptions {
   /** Model width (multiple of heads). */
@@ -113,18 +114,6 @@ class ByteWriter {
   }
 }
 
-/** mulberry32: a small deterministic generator, so the same seed writes the same model. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface TinyVocabulary {
   tokens: string[];
   scores: number[];
@@ -167,7 +156,7 @@ export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): { by
   const feedForward = options.feedForward ?? 64;
   const contextLength = options.contextLength ?? 512;
   const outputScale = options.outputScale ?? 1;
-  const rand = random(options.seed ?? 1);
+  const rand = seededUniform(options.seed ?? 1);
   const vocabulary = tinyVocabulary(options.words);
   for (let i = 0; vocabulary.tokens.length < (options.vocabularySize ?? 0); i++) {
     vocabulary.tokens.push(`▁zz${i.toString(36)}`);
