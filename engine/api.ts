@@ -10,7 +10,9 @@ import { DiagnosticError, type Diagnostic } from './diagnostics.js';
 import type { Reporter } from './events.js';
 import { execute, type ExecuteResult, type LlmProvision } from './executor.js';
 import type { LlmConfig } from './llm/config.js';
+import type { LlmSpend } from './llm/types.js';
 import type { JsonObject } from './json.js';
+import type { CodeProbe } from './code-deps.js';
 import { loadPlan, savePlan } from './plan-cache.js';
 import type { PipelineGraph } from './pipeline/graph.js';
 import type { NodeRegistry } from './registry.js';
@@ -66,6 +68,7 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
   const planRequest = { file, variant: request.variant, set: request.set, env };
   let graph: PipelineGraph;
   let rawLlm: JsonObject | undefined;
+  let codeProbes: CodeProbe[] = [];
   const cached = loadPlan(
     store,
     planRequest,
@@ -78,8 +81,10 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
   } else {
     const [{ resolvePipeline }, { buildGraph }] = await Promise.all([import('./pipeline/resolve.js'), import('./pipeline/graph.js')]);
     const pipeline = resolvePipeline(file, planRequest);
-    graph = buildGraph(pipeline, await registry(pipeline.plugins));
+    const types = await registry(pipeline.plugins);
+    graph = buildGraph(pipeline, types, env);
     rawLlm = pipeline.llm;
+    codeProbes = types.codeProbes(new Set([...graph.nodes.values()].map((n) => n.type.type)));
   }
   const usesLlm = [...graph.nodes.values()].some((n) => n.type.uses?.llm);
   const diagnostics: Diagnostic[] = [];
@@ -118,7 +123,7 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
     store.close();
     throw new DiagnosticError(diagnostics);
   }
-  if (!cached) savePlan(store, planRequest, graph, rawLlm);
+  if (!cached) savePlan(store, planRequest, graph, rawLlm, codeProbes);
   return { graph, store, llmConfig, usesLlm, warnings };
 }
 
@@ -170,6 +175,29 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
   }
 }
 
+/** One node's spend: the sum over its models (named together when several), each model also listed. */
+function summedSpend(groups: LlmSpend[]): (LlmSpend & { byModel: LlmSpend[] }) | undefined {
+  if (groups.length === 0) return undefined;
+  const total: LlmSpend = {
+    ...groups[0]!,
+    model: [...new Set(groups.map((g) => g.model))].join(', '),
+    requests: 0,
+    usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    costUsd: 0,
+    cacheSavingsUsd: 0,
+  };
+  for (const g of groups) {
+    total.requests += g.requests;
+    total.usage.input_tokens += g.usage.input_tokens;
+    total.usage.output_tokens += g.usage.output_tokens;
+    total.usage.cache_read_input_tokens += g.usage.cache_read_input_tokens;
+    total.usage.cache_creation_input_tokens += g.usage.cache_creation_input_tokens;
+    total.costUsd += g.costUsd;
+    total.cacheSavingsUsd += g.cacheSavingsUsd;
+  }
+  return { ...total, byModel: groups };
+}
+
 /** Loads the LLM service only when a node needs it, so pipelines without LLM nodes never load the SDK. */
 async function createProvision(
   config: LlmConfig,
@@ -199,10 +227,10 @@ async function createProvision(
     throw new DiagnosticError([{ severity: 'error', reason: 'llm-not-configured', message: (error as Error).message, origin: 'environment' }]);
   }
   const provision: LlmProvision = {
-    key: llmServiceKey(config),
+    key: llmServiceKey(config, env),
     problem: () => llmConfigProblem(config, env),
     client: (nodeId, overrides) => service.client(nodeId, overrides),
-    spendByNode: () => service.spendByNode(),
+    spendOf: (nodeId) => summedSpend(service.spendOf(nodeId)),
   };
   return { provision, service };
 }

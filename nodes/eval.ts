@@ -61,8 +61,8 @@ export const evaluate = defineNode({
   outputs: {
     metrics: { kind: 'metrics', description: 'rows {task, spearman, pairs, model}' },
   },
-  files(p, _options, resolvePath) {
-    return keyedDataFiles(p.data, true, resolvePath);
+  files(p, _options, probe) {
+    return keyedDataFiles(p.data, true, probe);
   },
   async run(inputs, p, ctx) {
     let folder = await withRemoteFiles(dataFolder(p.data === undefined ? undefined : ctx.resolvePath(p.data)), p.remote, ctx);

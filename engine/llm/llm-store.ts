@@ -374,6 +374,34 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Spend per node, provider, model and mode, from the responses in the cache (no service or API key needed). */
+/** What the given requests cost, by provider, model and mode, attributed to `nodeId`. */
+export function spendOfKeys(store: Store, nodeId: string, keys: readonly ItemKey[]): LlmSpend[] {
+  const groups = new Map<string, LlmSpend>();
+  for (let start = 0; start < keys.length; start += 500) {
+    const chunk = keys.slice(start, start + 500);
+    const rows = store.db
+      .prepare(
+        `SELECT provider, request_model, mode, count(*) AS requests, sum(input_tokens) AS input, sum(output_tokens) AS output,
+                sum(cache_read_tokens) AS cache_read, sum(cache_write_tokens) AS cache_write, sum(cost_usd) AS cost, sum(savings_usd) AS savings
+           FROM llm_responses WHERE request_key IN (${chunk.map(() => '?').join(',')}) GROUP BY provider, request_model, mode`,
+      )
+      .all(...chunk) as { provider: ProviderName; request_model: string; mode: CallMode; requests: number; input: number; output: number; cache_read: number; cache_write: number; cost: number; savings: number }[];
+    for (const r of rows) {
+      const id = `${r.provider}\0${r.request_model}\0${r.mode}`;
+      const g = groups.get(id) ?? { nodeId, provider: r.provider, model: r.request_model, mode: r.mode, requests: 0, usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 }, costUsd: 0, cacheSavingsUsd: 0 };
+      g.requests += r.requests;
+      g.usage.input_tokens += r.input;
+      g.usage.output_tokens += r.output;
+      g.usage.cache_read_input_tokens += r.cache_read;
+      g.usage.cache_creation_input_tokens += r.cache_write;
+      g.costUsd += r.cost;
+      g.cacheSavingsUsd += r.savings;
+      groups.set(id, g);
+    }
+  }
+  return [...groups.values()].sort((a, b) => `${a.model}\0${a.mode}`.localeCompare(`${b.model}\0${b.mode}`));
+}
+
 export function readLlmSpend(store: Store): LlmSpend[] {
   // Works on a read-only store too: no table yet means nothing was spent.
   if (store.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_responses'`).get() === undefined) return [];

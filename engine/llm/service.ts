@@ -3,9 +3,9 @@ import type { Store } from '../../cache/store.js';
 import type { Logger } from '../node-type.js';
 import { BatchExecutor } from './batch-executor.js';
 import { ServiceClient, type LlmCore } from './client.js';
-import { apiKeyEnvName, type LlmConfig } from './config.js';
+import { apiKeyEnvName, effectiveBaseUrl, type LlmConfig } from './config.js';
 import { Budget } from './budget.js';
-import { LlmStore, type StoredResponse } from './llm-store.js';
+import { LlmStore, spendOfKeys, type StoredResponse } from './llm-store.js';
 import { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
 import { AnthropicProvider } from './providers/anthropic.js';
@@ -23,6 +23,8 @@ export interface LlmService {
   client(nodeId: string, overrides?: { mode?: CallMode; model?: string }): LlmClient;
   /** Spend recorded in the cache, per node, provider, model and mode (all runs sharing the cache). */
   spendByNode(): LlmSpend[];
+  /** What the node paid through this service (this run only), by provider, model and mode. */
+  spendOf(nodeId: string): LlmSpend[];
   /** USD paid by this service since it was created. */
   spentThisRunUsd(): number;
   /** Admission-control counters per model (429s seen, pause time, current pace). */
@@ -120,6 +122,8 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
 
   const core: LlmCore = {
     providerName: config.provider,
+    endpoint: effectiveBaseUrl(config, env),
+    paidByNode: new Map(),
     provider,
     batch,
     store,
@@ -154,6 +158,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       return new ServiceClient(core, nodeId, overrides.mode ?? 'online', overrides.model ?? config.model);
     },
     spendByNode: () => store.spendByNode(),
+    spendOf: (nodeId) => spendOfKeys(opts.store, nodeId, core.paidByNode.get(nodeId) ?? []),
     spentThisRunUsd: () => budget.spentUsd,
     poolStats: () => Object.fromEntries([...pools].map(([model, pool]) => [model, pool.snapshot()])),
     async prepare({ download }) {

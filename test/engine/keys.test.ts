@@ -14,16 +14,18 @@ const record: NodeKeyRecord = {
   params: { temperature: 1, recipe: 'syncse-positive', n: 1 },
   inputs: { sentences: 'a'.repeat(64) as never },
   files: ['b'.repeat(64) as never],
-  llm: { provider: 'anthropic', model: 'claude-haiku-4-5' },
+  llm: { provider: 'anthropic', model: 'claude-haiku-4-5', base_url: null },
+  code: null,
 };
 
 test('node key of a fixed record', () => {
-  assert.equal(KEY_FORMAT, 1);
-  assert.equal(nodeKey(record), '1b60b10e9f9cf62b7494e3d477999d5bc17435464d112095a70c606e2bff2d9f');
+  assert.equal(KEY_FORMAT, 2);
+  assert.equal(nodeKey(record), 'c2e0ea04b1463520fc57f4ce174d2e0632e9f952f209101aaaf526a7859fd3ba');
 });
 
 test('item key of a fixed item', () => {
-  assert.equal(itemKey('annotate/syncse@1', { text: 'A man plays a guitar.', sample: 0 }), '33ca93f3d948db4310297142ad3eb323d5592a5236942fa621d864bfc07370fb');
+  const scope = { type: 'annotate', version: 1, llm: { provider: 'anthropic' as const, model: 'claude-haiku-4-5', base_url: null }, code: null };
+  assert.equal(itemKey(scope, 'annotate/syncse@1', { text: 'A man plays a guitar.', sample: 0 }), '0263e86739102971d8424e5bc0facedecfcc4214a0757e25ca9352a059b84c96');
 });
 
 test('canonical JSON sorts keys by code unit and is insensitive to key order', () => {

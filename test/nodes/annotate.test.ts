@@ -1,3 +1,4 @@
+import { testProbe } from '../support/probe.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -170,8 +171,8 @@ test('multicsr: the two-shot entailment and contradiction prompts of the MultiCS
 });
 
 test('annotate files() names the prompt files of the recipe', () => {
-  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'syncse' }), {}, (p) => p), ['prompts/syncse/v1/positive.yaml', 'prompts/syncse/v1/negative.yaml']);
-  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'dino-x2' }), {}, (p) => p), ['prompts/dino/v1/sts-x2.yaml']);
+  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'syncse' }), {}, testProbe()), ['prompts/syncse/v1/positive.yaml', 'prompts/syncse/v1/negative.yaml']);
+  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'dino-x2' }), {}, testProbe()), ['prompts/dino/v1/sts-x2.yaml']);
   assert.throws(() => annotate.params.parse({ recipe: 'syncse', shots: 5, temprature: 1 }));
 });
 

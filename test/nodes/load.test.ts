@@ -1,3 +1,4 @@
+import { testProbe } from '../support/probe.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
@@ -102,9 +103,9 @@ test('limit keeps the first rows; sample is seeded, deterministic, in file order
 });
 
 test('files() declares the local path so its content joins the node key', () => {
-  assert.deepEqual(load.files!(load.params.parse({ path: 'data/x.txt' }), {}, (p) => p), ['data/x.txt']);
-  assert.deepEqual(load.files!(load.params.parse({ url: 'https://example.org/x.txt' }), {}, (p) => p), []);
-  assert.deepEqual(load.files!(load.params.parse({ path: '/nonexistent/x.txt', url: 'https://example.org/x.txt' }), {}, (p) => p), []);
+  assert.deepEqual(load.files!(load.params.parse({ path: 'data/x.txt' }), {}, testProbe()), ['data/x.txt']);
+  assert.deepEqual(load.files!(load.params.parse({ url: 'https://example.org/x.txt' }), {}, testProbe()), []);
+  assert.deepEqual(load.files!(load.params.parse({ path: '/nonexistent/x.txt', url: 'https://example.org/x.txt' }), {}, testProbe()), []);
   assert.throws(() => load.params.parse({}));
 });
 
