@@ -27,6 +27,8 @@ export interface NodeKeyRecord {
   /** Content digests of the files the node declares (prompt pools, data files), in declaration order. Paths are left
    * out so the same content keys the same wherever it lives; `fileNames` beside the record explains changes. */
   files: Digest[];
+  /** The names in each folder `files()` listed, in the order it listed them: renaming a listed file changes the key. */
+  listings: string[][];
   /** Keyed configuration of the LLM service (provider, model, base_url) for nodes that call it; null otherwise. */
   llm: LlmServiceKey | null;
   /** The type's code: plugin modules by content and imported package versions, or declared packages; null: none. */
@@ -120,6 +122,9 @@ export function explainChange(previous: NodeKeyRecord | undefined, next: NodeKey
     if (a !== b) reasons.push(`input ${port} changed (${short(a)} → ${short(b)})`);
   }
   reasons.push(...explainFiles(previous.files, next.files, previousFileNames, fileNames));
+  if (canonicalJson(previous.listings ?? []) !== canonicalJson(next.listings ?? []) && reasons.every((r) => !r.startsWith('file '))) {
+    reasons.push('names in a listed folder changed');
+  }
   const [llmBefore, llmAfter] = [previous.llm ?? null, next.llm ?? null];
   if (canonicalJson(llmBefore) !== canonicalJson(llmAfter)) {
     if (llmBefore !== null && llmAfter !== null) {

@@ -39,6 +39,7 @@ export async function planKey(
     params: node.params,
     inputs: inputDigests,
     files,
+    listings: node.probes.flatMap((p) => (p.kind === 'listing' ? [p.names] : [])),
     llm: node.type.uses?.llm ? (llm ?? null) : null,
     code: node.type.code ?? null,
   };

@@ -14,6 +14,7 @@ const record: NodeKeyRecord = {
   params: { temperature: 1, recipe: 'syncse-positive', n: 1 },
   inputs: { sentences: 'a'.repeat(64) as never },
   files: ['b'.repeat(64) as never],
+  listings: [],
   llm: { provider: 'anthropic', model: 'claude-haiku-4-5', base_url: null },
   code: null,
 };
