@@ -33,7 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   for (const o of outcomes) {
     const upstream = graph.nodes.get(o.id)!.inputs.map((i) => i.from);
     process.stdout.write(`  ${o.id.padEnd(width)}  ${describe(o).padEnd(28)} ${o.type}${upstream.length ? ` ← ${upstream.join(', ')}` : ''}\n`);
-    if (values.explain && o.state !== 'cached') for (const reason of o.explain) process.stdout.write(`  ${' '.repeat(width)}    ${reason}\n`);
+    if (values.explain && o.state !== 'cached') {
+      for (const reason of o.explain) process.stdout.write(`  ${' '.repeat(width)}    ${reason}\n`);
+      const e = o.estimate;
+      if (e && e.items > 0) process.stdout.write(`  ${' '.repeat(width)}    items to compute: ${e.items - e.cachedItems} of ${e.items} (the others are cached)\n`);
+    }
     if (o.estimate?.note) process.stdout.write(`  ${' '.repeat(width)}    ${o.estimate.note}\n`);
     if (o.estimate?.costUsd !== undefined) {
       cost += o.estimate.costUsd;

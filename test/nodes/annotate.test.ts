@@ -1,4 +1,3 @@
-import { testProbe } from '../support/probe.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
@@ -9,6 +8,7 @@ import type { LlmRequest } from '../../engine/llm/types.js';
 import { annotate } from '../../nodes/annotate.js';
 import { FakeLlmClient, fakeContext, rowsValue, runNode, type FakeLlm } from './fake-context.js';
 import { pipelinesDir } from './paths.js';
+import { testProbe } from '../support/probe.js';
 
 const lastUser = (r: LlmRequest): string => r.messages[r.messages.length - 1]!.content;
 const inputOf = (r: LlmRequest): string => lastUser(r).split('Input: ').pop()!;

@@ -1,4 +1,3 @@
-import { testProbe } from '../support/probe.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { sha256 } from '../../engine/json.js';
 import { NodeUserError } from '../../engine/node-type.js';
 import { fakeContext, runNode } from './fake-context.js';
 import { sharedData } from './paths.js';
+import { testProbe } from '../support/probe.js';
 
 function dir(files: Record<string, string | Uint8Array>): string {
   const d = mkdtempSync(join(tmpdir(), 'synthcse-load-'));
