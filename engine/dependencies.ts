@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import { statSignature } from './code-deps.js';
 import type { DependencyProbe } from './node-type.js';
 
 /** One observation `files()` made; revalidated by looking again. */
@@ -15,15 +16,6 @@ export type Probe =
   /** Names in the folder, sorted; [] when it is not a folder. `signature` is its stat, to skip the listing when unchanged. */
   | { kind: 'listing'; path: string; names: string[]; signature: string }
   | { kind: 'env'; name: string; value: string | null };
-
-function statSignature(path: string): string {
-  try {
-    const stat = statSync(path);
-    return `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
-  } catch {
-    return 'absent';
-  }
-}
 
 function listNames(path: string): string[] {
   try {
@@ -42,16 +34,13 @@ function isDirectory(path: string): boolean {
 }
 
 /** A DependencyProbe rooted at the pipeline's folder, and the probes it recorded. */
-export function recordingProbe(pipelineDir: string, env: NodeJS.ProcessEnv): { probe: DependencyProbe; probes: Probe[] } {
-  const probes: Probe[] = [];
-  const seen = new Set<string>();
+export function recordingProbe(pipelineDir: string, env: NodeJS.ProcessEnv): { probe: DependencyProbe; probes: () => Probe[] } {
+  const recorded = new Map<string, Probe>();
   const record = (id: string, make: () => Probe): Probe => {
-    const found = probes.find((p) => probeId(p) === id);
-    if (found) return found;
-    const probe = make();
-    if (!seen.has(id)) {
-      seen.add(id);
-      probes.push(probe);
+    let probe = recorded.get(id);
+    if (probe === undefined) {
+      probe = make();
+      recorded.set(id, probe);
     }
     return probe;
   };
@@ -64,11 +53,7 @@ export function recordingProbe(pipelineDir: string, env: NodeJS.ProcessEnv): { p
     ],
     env: (name) => (record(`env\0${name}`, () => ({ kind: 'env', name, value: env[name] ?? null })) as { value: string | null }).value ?? undefined,
   };
-  return { probe, probes };
-}
-
-function probeId(p: Probe): string {
-  return p.kind === 'env' ? `env\0${p.name}` : `${p.kind}\0${p.path}`;
+  return { probe, probes: () => [...recorded.values()] };
 }
 
 /** The first probe that would now answer differently, in words; undefined when every probe still holds. */

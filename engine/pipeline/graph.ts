@@ -97,7 +97,7 @@ export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry, e
     } catch (error) {
       diagnostics.push({ severity: 'error', reason: 'invalid-param', message: `Node "${id}": ${(error as Error).message}`, location: loc.find(['nodes', id, 'with']) });
     }
-    planned.set(id, { id, type: nodeMeta(type, registry), params: params as Json, options, inputs: [], files, probes });
+    planned.set(id, { id, type: nodeMeta(type, registry), params: params as Json, options, inputs: [], files, probes: probes() });
   }
 
   // Inputs: references, ports and kinds.

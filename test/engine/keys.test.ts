@@ -21,7 +21,7 @@ const record: NodeKeyRecord = {
 
 test('node key of a fixed record', () => {
   assert.equal(KEY_FORMAT, 2);
-  assert.equal(nodeKey(record), 'c2e0ea04b1463520fc57f4ce174d2e0632e9f952f209101aaaf526a7859fd3ba');
+  assert.equal(nodeKey(record), '045be82e5ed42c60144656b0cc1b3b4575fb576b4fe8013d5a2e913674bdc832');
 });
 
 test('item key of a fixed item', () => {
@@ -44,4 +44,25 @@ test('explainChange names the parameter, input, file and version that changed', 
     'file prompts/positive.yaml changed (bbbbbbbb → dddddddd)',
   ]);
   assert.deepEqual(explainChange(undefined, record), ['never ran before']);
+});
+
+test('explainChange names an added file by folder, a changed plugin module, a package upgrade and a new base_url', () => {
+  const before: NodeKeyRecord = {
+    ...record,
+    files: ['b'.repeat(64) as never],
+    llm: { provider: 'anthropic', model: 'claude-haiku-4-5', base_url: 'http://a.example/' },
+    code: { modules: { 'index.mjs': '1'.repeat(64) as never, 'impl.mjs': '2'.repeat(64) as never }, packages: { zod: '4.1.0' } },
+  };
+  const after: NodeKeyRecord = {
+    ...before,
+    files: ['b'.repeat(64) as never, 'e'.repeat(64) as never],
+    llm: { ...before.llm!, base_url: 'http://b.example/' },
+    code: { modules: { 'index.mjs': '1'.repeat(64) as never, 'impl.mjs': '3'.repeat(64) as never }, packages: { zod: '4.2.0' } },
+  };
+  assert.deepEqual(explainChange(before, after, ['data/stsb/dev.tsv', 'data/sts14/news.txt'], ['data/stsb/dev.tsv']), [
+    'file added under data/sts14: news.txt',
+    'base_url changed (http://a.example/ → http://b.example/)',
+    'plugin module impl.mjs changed',
+    'package zod 4.1.0 → 4.2.0',
+  ]);
 });
