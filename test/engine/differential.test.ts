@@ -1,8 +1,8 @@
 /**
  * The differential test: incremental equals clean. Random sequences of edits (data files, listed folders, plugin
- * modules and versions, package versions, environment variables, the LLM endpoint and model, parameters, and edits
- * that must change nothing) are applied to a small project that uses shipped node types, a plugin and the loopback
- * LLM servers. After each edit the pipeline runs on the sequence's persistent cache and from scratch on an empty
+ * modules and versions, package versions, environment variables, the LLM endpoint and model, parameters, nodes added
+ * and removed, and edits that must change nothing) are applied to a small project, of a shape drawn from the seed,
+ * that uses shipped node types, a plugin and the loopback LLM servers. After each edit the pipeline runs on the sequence's persistent cache and from scratch on an empty
  * one, and the test asserts that
  *   (a) every node's output digests are identical,
  *   (b) a node recomputed exactly when what it depends on (its part of the world, its inputs' digests) is in a
@@ -20,8 +20,8 @@ import { runPipeline } from '../../engine/api.js';
 import { builtinRegistry } from '../../engine/cli/registry.js';
 import { defaultResponder } from '../support/llm-responder.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
-import { EDITS, NODE_DEPENDS, NODE_INPUTS, rng, type Rng } from './differential/edits.js';
-import { envOf, initialState, writeWorld, type Endpoints, type State } from './differential/world.js';
+import { EDITS, rng, type Rng } from './differential/edits.js';
+import { envOf, initialState, pipelineNodes, writeWorld, type Endpoints, type State } from './differential/world.js';
 
 const SEQUENCES = Number(process.env.SYNTHCSE_DIFF_SEQUENCES ?? 300);
 const EDITS_PER_SEQUENCE = Number(process.env.SYNTHCSE_DIFF_EDITS ?? 3);
@@ -65,8 +65,9 @@ async function runOnce(dir: string, cacheDir: string, state: State): Promise<Run
 
 /** What node `id` depends on in this world, given the upstream outputs of this run. */
 function dependencySnapshot(id: string, state: State, run: RunView): string {
-  const parts = NODE_DEPENDS[id]!.map((field) => [field, state[field]]);
-  const inputs = NODE_INPUTS[id]!.map((upstream) => run.outputs[upstream]);
+  const node = pipelineNodes(state)[id]!;
+  const parts = node.depends.map((field) => [field, state[field]]);
+  const inputs = node.inputs.map((upstream) => run.outputs[upstream]);
   return JSON.stringify({ parts, inputs });
 }
 
@@ -95,11 +96,11 @@ async function runSequence(seed: number): Promise<void> {
     );
   };
   try {
-    let state = initialState();
+    let state = initialState({ tagStages: 1 + r.int(3), withAnnotate: r.int(4) > 0 });
     writeWorld(dir, state, endpoints);
     const seen = new Map<string, Set<string>>();
     const remember = (run: RunView, s: State) => {
-      for (const id of Object.keys(NODE_DEPENDS)) {
+      for (const id of Object.keys(pipelineNodes(s))) {
         const set = seen.get(id) ?? new Set<string>();
         set.add(dependencySnapshot(id, s, run));
         seen.set(id, set);
@@ -140,11 +141,13 @@ async function runSequence(seed: number): Promise<void> {
       } finally {
         rmSync(cleanDir, { recursive: true, force: true });
       }
-      for (const id of Object.keys(NODE_DEPENDS)) {
+      const ids = Object.keys(pipelineNodes(state));
+      if (JSON.stringify(Object.keys(incremental.states).sort()) !== JSON.stringify([...ids].sort())) fail(`after edit ${step + 1}, the run's nodes are not the pipeline's`);
+      for (const id of ids) {
         if (JSON.stringify(incremental.outputs[id]) !== JSON.stringify(clean.outputs[id])) {
           fail(`after edit ${step + 1}, node ${id}'s output differs between the incremental run (${incremental.states[id]}) and a clean run`);
         }
-        const isNew = !seen.get(id)!.has(dependencySnapshot(id, state, incremental));
+        const isNew = !(seen.get(id)?.has(dependencySnapshot(id, state, incremental)) ?? false);
         const ran = incremental.states[id] === 'ran';
         if (isNew && !ran) fail(`after edit ${step + 1}, node ${id} depends on something new but was ${incremental.states[id]}`);
         if (!isNew && ran) fail(`after edit ${step + 1}, node ${id} recomputed although nothing it depends on is new`);

@@ -1,8 +1,8 @@
 /**
  * Random edits of the differential world, one kind per dependency the engine must track, plus edits that must not
  * rerun anything (operational options, comments, key order, engine concurrency, an unrelated variable, a file
- * rewritten with the same content). Which nodes an edit can affect is not declared here: the test derives it from
- * each node's dependencies (NODE_DEPENDS) and the upstream outputs.
+ * rewritten with the same content), and edits of the graph's shape. Which nodes an edit can affect is not declared
+ * here: the test derives it from each node's dependencies (world.ts `pipelineNodes`) and the upstream outputs.
  */
 import { implCount, type State } from './world.js';
 
@@ -76,6 +76,10 @@ export const EDITS: readonly Edit[] = [
   // Parameters.
   { name: 'change annotate temperature', apply: (s, r) => ({ ...s, temperature: other(r, [0.3, 0.7, 1], s.temperature) }) },
   { name: 'change filter words max', apply: (s, r) => ({ ...s, filterMaxWords: other(r, [3, 5, 32], s.filterMaxWords) }) },
+  // The graph's shape: a node added or removed.
+  { name: 'add a tag stage', apply: (s) => ({ ...s, tagStages: Math.min(3, s.tagStages + 1) }) },
+  { name: 'remove the last tag stage', apply: (s) => ({ ...s, tagStages: Math.max(1, s.tagStages - 1) }) },
+  { name: 'add or remove the annotate → filter branch', apply: (s) => ({ ...s, withAnnotate: !s.withAnnotate }) },
   // Must rerun nothing.
   { name: 'change tag concurrency (option)', apply: (s, r) => ({ ...s, tagConcurrency: other(r, [1, 2, 3], s.tagConcurrency) }) },
   { name: 'change annotate concurrency (option)', apply: (s, r) => ({ ...s, annotateConcurrency: other(r, [1, 4, 8], s.annotateConcurrency) }) },
@@ -85,24 +89,3 @@ export const EDITS: readonly Edit[] = [
   { name: 'change an unrelated env var', apply: (s, r) => ({ ...s, unrelatedEnv: `u${r.int(1000)}` }) },
   { name: 'rewrite data/listed with the same content', apply: (s) => ({ ...s, listedTouches: s.listedTouches + 1 }) },
 ];
-
-const PLUGIN_CODE = ['implVariant', 'pluginVersion', 'packageVersion'] as const;
-
-/** The parts of the state each node's output depends on (besides its inputs). */
-export const NODE_DEPENDS: Record<string, readonly (keyof State)[]> = {
-  src: ['sentences', 'sample'],
-  tag: [...PLUGIN_CODE, 'suffixEnv'],
-  listed: [...PLUGIN_CODE, 'listed'],
-  merged: [...PLUGIN_CODE],
-  annotate: ['endpoint', 'model', 'temperature'],
-  clean: ['filterMaxWords'],
-};
-
-export const NODE_INPUTS: Record<string, readonly string[]> = {
-  src: [],
-  tag: ['src'],
-  listed: [],
-  merged: ['tag', 'listed'],
-  annotate: ['src'],
-  clean: ['annotate'],
-};

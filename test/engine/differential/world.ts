@@ -1,7 +1,8 @@
 /**
- * The world a differential sequence edits: a project folder with a pipeline (load → tag → merge ← listing, and
- * load → annotate → filter), a data folder, a plugin whose entry imports a local module and a package, prompt files,
- * and the environment and LLM endpoint the runs see. `State` is the model; `writeWorld` makes the files say it.
+ * The world a differential sequence edits: a project folder with a pipeline (load → tag1 → … → tagN → merge ←
+ * listing, and optionally load → annotate → filter), a data folder, a plugin whose entry imports a local module and
+ * a package, prompt files, and the environment and LLM endpoint the runs see. `State` is the model; `writeWorld`
+ * makes the files say it, `pipelineNodes` says what each node depends on.
  */
 import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 export interface State {
+  /** The shape of the graph: how many tag stages are chained, whether the LLM branch exists. */
+  tagStages: number;
+  withAnnotate: boolean;
   sentences: string[];
   sample: number;
   listed: Record<string, string>;
@@ -32,8 +36,9 @@ export interface State {
   reorder: boolean;
 }
 
-export function initialState(): State {
+export function initialState(shape: { tagStages: number; withAnnotate: boolean }): State {
   return {
+    ...shape,
     sentences: ['A man plays a guitar.', 'Two dogs run in a park.', 'The sky is blue today.', 'A woman reads a book.'],
     sample: 3,
     listed: { 'one.txt': 'first listed line' },
@@ -145,13 +150,19 @@ export function pipelineYaml(state: State, endpoints: Endpoints): string {
   const c = state.comment ? `  # ${state.comment}\n` : '';
   const nodes: Record<string, string> = {
     src: `  src:\n    type: load\n    with:\n      path: data/sentences.txt\n      sample: ${state.sample}\n      seed: 7\n`,
-    tag: `  tag:\n    type: tag\n    inputs:\n      sentences: src.sentences\n    with:\n      suffix: "-\${env.DIFF_SUFFIX:-none}"\n      concurrency: ${state.tagConcurrency}\n`,
-    listed: `  listed:\n    type: listing\n    with:\n      dir: data/listed\n`,
-    merged: `  merged:\n    type: merge\n    inputs:\n      a: tag.sentences\n      b: listed.sentences\n`,
-    annotate: `  annotate:\n    type: annotate\n    inputs:\n      sentences: src.sentences\n    with:\n      recipe: syncse\n      shots: 1\n      temperature: ${state.temperature}\n      top_p_positive: null\n      top_p_negative: null\n      concurrency: ${state.annotateConcurrency}\n`,
-    clean: `  clean:\n    type: filter\n    inputs:\n      triplets: annotate.triplets\n    with:\n      rules: [{ rule: trim }, { rule: words, max: ${state.filterMaxWords} }]\n`,
   };
-  const order = state.reorder ? ['clean', 'listed', 'merged', 'annotate', 'tag', 'src'] : Object.keys(nodes);
+  for (let k = 1; k <= state.tagStages; k++) {
+    nodes[`tag${k}`] =
+      `  tag${k}:\n    type: tag\n    inputs:\n      sentences: ${k === 1 ? 'src' : `tag${k - 1}`}.sentences\n` +
+      `    with:\n      suffix: "-\${env.DIFF_SUFFIX:-none}${k}"\n      concurrency: ${state.tagConcurrency}\n`;
+  }
+  nodes.listed = `  listed:\n    type: listing\n    with:\n      dir: data/listed\n`;
+  nodes.merged = `  merged:\n    type: merge\n    inputs:\n      a: tag${state.tagStages}.sentences\n      b: listed.sentences\n`;
+  if (state.withAnnotate) {
+    nodes.annotate = `  annotate:\n    type: annotate\n    inputs:\n      sentences: src.sentences\n    with:\n      recipe: syncse\n      shots: 1\n      temperature: ${state.temperature}\n      top_p_positive: null\n      top_p_negative: null\n      concurrency: ${state.annotateConcurrency}\n`;
+    nodes.clean = `  clean:\n    type: filter\n    inputs:\n      triplets: annotate.triplets\n    with:\n      rules: [{ rule: trim }, { rule: words, max: ${state.filterMaxWords} }]\n`;
+  }
+  const order = state.reorder ? Object.keys(nodes).reverse() : Object.keys(nodes);
   const llm = state.reorder
     ? `llm:\n  anthropic_version: '2023-06-01'\n  requests_per_minute: 60000\n  model: ${state.model}\n  base_url: ${endpoints[state.endpoint]}\n  provider: anthropic\n`
     : `llm:\n  provider: anthropic\n  model: ${state.model}\n  base_url: ${endpoints[state.endpoint]}\n  requests_per_minute: 60000\n  anthropic_version: '2023-06-01'\n`;
@@ -185,6 +196,23 @@ export function writeWorld(dir: string, state: State, endpoints: Endpoints, prev
     write('plugin/node_modules/fakepkg/index.mjs', pkg.index);
   }
   write('pipeline.yaml', pipelineYaml(state, endpoints));
+}
+
+const PLUGIN_CODE = ['implVariant', 'pluginVersion', 'packageVersion'] as const;
+
+/** The nodes of the pipeline for `state`: the parts of the state each depends on (besides its inputs), and its inputs. */
+export function pipelineNodes(state: State): Record<string, { depends: readonly (keyof State)[]; inputs: readonly string[] }> {
+  const nodes: Record<string, { depends: readonly (keyof State)[]; inputs: readonly string[] }> = {
+    src: { depends: ['sentences', 'sample'], inputs: [] },
+  };
+  for (let k = 1; k <= state.tagStages; k++) nodes[`tag${k}`] = { depends: [...PLUGIN_CODE, 'suffixEnv'], inputs: [k === 1 ? 'src' : `tag${k - 1}`] };
+  nodes.listed = { depends: [...PLUGIN_CODE, 'listed'], inputs: [] };
+  nodes.merged = { depends: [...PLUGIN_CODE], inputs: [`tag${state.tagStages}`, 'listed'] };
+  if (state.withAnnotate) {
+    nodes.annotate = { depends: ['endpoint', 'model', 'temperature'], inputs: ['src'] };
+    nodes.clean = { depends: ['filterMaxWords'], inputs: ['annotate'] };
+  }
+  return nodes;
 }
 
 export function envOf(state: State): NodeJS.ProcessEnv {
