@@ -142,7 +142,7 @@ export function loadPlan(
       }
     },
   };
-  const nodes = new Map<string, PlannedNode>(plan.nodes.map((n) => [n.id, { ...n, options: n.options }]));
+  const nodes = new Map<string, PlannedNode>(plan.nodes.map((n) => [n.id, { ...n }]));
   const graph: PipelineGraph = {
     pipeline: { ...plan.pipeline, locations: lazyLocations },
     nodes,

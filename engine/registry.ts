@@ -19,6 +19,8 @@ export class NodeRegistry {
   private readonly types = new Map<string, AnyNodeType>();
   private readonly kinds = new Map<PortKind, PortKindSpec>();
   private readonly code = new Map<string, TypeCode>();
+  /** Every loaded plugin's code, whether or not it exports node types (it may export only kinds). */
+  private readonly pluginCode: TypeCode[] = [];
 
   constructor(types: readonly AnyNodeType[] = [], kinds: readonly PortKindSpec[] = []) {
     for (const kind of kinds) this.addKind(kind);
@@ -89,7 +91,7 @@ export class NodeRegistry {
   /** What revalidates the code of the given types and of every loaded plugin, each file once. */
   codeProbes(typeNames: Iterable<string>): CodeProbe[] {
     const probes = new Map<string, CodeProbe>();
-    const codes = [...this.code.values(), ...[...typeNames].map((name) => this.codeOf(name))];
+    const codes = [...this.pluginCode, ...[...typeNames].map((name) => this.codeOf(name))];
     for (const code of codes) for (const probe of code?.probes ?? []) probes.set(probe.path, probe);
     return [...probes.values()];
   }
@@ -102,6 +104,7 @@ export class NodeRegistry {
     }
     for (const path of paths) {
       const code = pluginCode(path);
+      this.pluginCode.push(code);
       // The graph's digest in the URL: an edited plugin is imported afresh even in a process that loaded it before.
       const mod = (await import(`${pathToFileURL(path).href}?synthcse-v=${digestJson(code.record as never).slice(0, 16)}`)) as {
         nodeTypes?: AnyNodeType[];
