@@ -67,30 +67,30 @@ export function itemKeyFromPrefix(prefix: string, record: Json): ItemKey {
 }
 
 /**
- * File content digests, remembered by (path, size, mtime) in the store so a no-op rerun does not re-read large
- * files (as DVC's state database does). A changed size or mtime means the file is read again.
+ * File content digests, remembered by path and stat signature (size, mtime, inode, ctime) in the store so a no-op
+ * rerun does not re-read large files (as DVC's state database does). Any change of the signature (an edit, or a
+ * file replaced by a rename) means the file is read again.
  */
 export class FileDigests {
   private readonly memo = new Map<string, Digest>();
 
   constructor(private readonly store: Store) {
-    store.ensureTables('file-digests', `CREATE TABLE IF NOT EXISTS file_digests (path TEXT PRIMARY KEY, size INTEGER, mtime_ms REAL, digest TEXT)`);
+    store.ensureTables('file-digests-v2', `CREATE TABLE IF NOT EXISTS file_signatures (path TEXT PRIMARY KEY, signature TEXT NOT NULL, digest TEXT NOT NULL)`);
   }
 
   async digest(path: string): Promise<Digest> {
     const stat = statSync(path);
-    const memoKey = `${path}\u0000${stat.size}\u0000${stat.mtimeMs}`;
+    const signature = `${stat.size}:${stat.mtimeMs}:${stat.ino}:${stat.ctimeMs}`;
+    const memoKey = `${path}\u0000${signature}`;
     const memo = this.memo.get(memoKey);
     if (memo) return memo;
-    const row = this.store.sql('SELECT size, mtime_ms, digest FROM file_digests WHERE path = ?').get(path) as
-      | { size: number; mtime_ms: number; digest: Digest }
-      | undefined;
+    const row = this.store.sql('SELECT signature, digest FROM file_signatures WHERE path = ?').get(path) as { signature: string; digest: Digest } | undefined;
     let digest: Digest;
-    if (row && row.size === stat.size && row.mtime_ms === stat.mtimeMs) {
+    if (row && row.signature === signature) {
       digest = row.digest;
     } else {
       digest = await hashFile(path);
-      this.store.sql('INSERT OR REPLACE INTO file_digests (path, size, mtime_ms, digest) VALUES (?, ?, ?, ?)').run(path, stat.size, stat.mtimeMs, digest);
+      this.store.sql('INSERT OR REPLACE INTO file_signatures (path, signature, digest) VALUES (?, ?, ?)').run(path, signature, digest);
     }
     this.memo.set(memoKey, digest);
     return digest;
