@@ -34,15 +34,12 @@ test('load with a relative path that does not exist and a url reads the url', as
   }
 });
 
-test('MultiCSR annotate: another seed asks for other samples, so it is not a keyed no-op', async () => {
-  const samples = async (seed: number) => {
-    const client = new FakeLlmClient(() => 'A sentence.');
-    const ctx = fakeContext({ options: {}, baseDir: pipelinesDir, llm: client });
-    await runNode(annotate, { sentences: rowsValue([{ text: 'A man walks his dog.' }]) }, { recipe: 'multicsr', seed, samples: 2 }, ctx);
-    return client.calls.map((c) => c.sample).sort();
-  };
-  assert.deepEqual(await samples(0), [0, 0, 1, 1]);
-  assert.deepEqual(await samples(1), [2, 2, 3, 3]);
+test('MultiCSR annotate has no seed to key: its prompts are fixed and its generation greedy', async () => {
+  assert.throws(() => annotate.params.parse({ recipe: 'multicsr', seed: 1 }), /seed/);
+  const client = new FakeLlmClient(() => 'A sentence.');
+  const ctx = fakeContext({ options: {}, baseDir: pipelinesDir, llm: client });
+  await runNode(annotate, { sentences: rowsValue([{ text: 'A man walks his dog.' }]) }, { recipe: 'multicsr', samples: 2 }, ctx);
+  assert.deepEqual(client.calls.map((c) => c.sample).sort(), [0, 0, 1, 1], '`samples` asks for more draws');
 });
 
 test("the embedding filter's batch size is an option: changing it keeps the node key", async () => {
