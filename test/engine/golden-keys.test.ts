@@ -4,6 +4,7 @@
  * changed: every user's cache stops matching for that type, so make it a visible decision (bump KEY_FORMAT or the
  * type's version). Two parts of the real record depend on the machine and are normalized before hashing: the data
  * test folder's absolute path and the installed version of the GloVe package.
+ * `SYNTHCSE_PRINT_GOLDEN=1 node --test dist/test/engine/golden-keys.test.js` prints the current keys to paste.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
