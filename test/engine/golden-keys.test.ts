@@ -1,9 +1,9 @@
 /**
- * Golden node keys of every shipped node type, built by the executor's own planKey for a pipeline with one node of each type and recipe (a
- * fixed data folder, fixed upstream digests). If a literal here has to change, the records nodes are keyed by
- * changed: every user's cache stops matching for that type, so make it a visible decision (bump KEY_FORMAT or the
- * type's version). Two parts of the real record depend on the machine and are normalized before hashing: the data
- * test folder's absolute path and the installed version of the GloVe package.
+ * Golden node keys of every shipped node type, built by the executor's own planKey for a pipeline with one node of
+ * each type and recipe (fixed data and prompt files, fixed upstream digests). If a literal here has to change, the
+ * record a type is keyed by changed: every user's cache stops matching for that type, so make it a visible decision
+ * (a new parameter or default, a version bump, or KEY_FORMAT). Two parts of the real record depend on the machine and
+ * are normalized before hashing: the test folder's absolute path and the installed version of the GloVe package.
  * `SYNTHCSE_PRINT_GOLDEN=1 node --test dist/test/engine/golden-keys.test.js` prints the current keys to paste.
  */
 import assert from 'node:assert/strict';
