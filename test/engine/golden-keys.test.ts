@@ -78,6 +78,10 @@ nodes:
       data: \${params.data}
   baseline:
     type: encoder
+  bert:
+    type: pretrained
+    with:
+      model: ckpt
   eval:
     type: eval
     inputs:
@@ -92,12 +96,13 @@ const GOLDEN: Record<string, string> = {
   scratch: 'a29c4878112f55a82d52fbcdb5293bf3d3683277055611187219a12acb30a676',
   x1: '6a499863a27c59fd5df247308bc76459f5607ff6e9ea043c9651f0bda2e2ad31',
   baseline: 'e8e3d1ec21829aaedb38d411b46149cf5596330c84b6ae342b91e6d751488a65',
+  bert: '413bb4ed4524abb098d92e4f01d6d5795a7fd35dba0fa2021b78704ec6259094',
   syncse: '364e3fba0b9d1531650df876003eadd1c1526802d8296b06e20fb5dc10b1cae7',
   multicsr: 'd289e47a4b45dffb3319732534d80668ad73c8c154745959c4dbca5ecbfcf044',
   x2: 'a9a19a2dbc31fa6ebff16dd57adc88c7506ef127c2351d7996b9083dda3749eb',
   clean: '6418d800f306a225377bfe754f8617df6ec2418975501dd975cec1b088c1f2ec',
   score: '803f97d5a41849e110e6d9bc1328d5e4bacebdf44a64e6cc0196627081b237dc',
-  train: '41936b2973c587daf4a1a5386c8222c7d244e12037eee7fe414ab829ab01797b',
+  train: 'f48bd2dc0ff39a5fc3a40a559d17dd42597f779f8fed820b7a4b448f1a5c4113',
   eval: 'aff8b8f10392bb11a219ac64f90dd1e371534e3a9dfcdc4ecb804a2a69038fd8',
 };
 
@@ -118,6 +123,7 @@ test('golden keys of every shipped node type, from the records the executor buil
   write(join(data, 'premises.txt'), 'A man plays a guitar.\nTwo dogs run in a park.\n');
   write(join(data, 'stsb/dev.tsv'), 'sentence1\tsentence2\tscore\nA dog runs.\tA dog is running.\t4.8\n');
   write(join(data, 'sts12/STS.input.MSRpar.txt'), 'A dog runs.\tA dog is running.\n');
+  for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) write(join(dir, 'ckpt', name), `stand-in ${name}\n`);
   write(join(dir, 'golden.yaml'), PIPELINE);
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, SYNTHCSE_DATA: data, ANTHROPIC_API_KEY: 'sk-ant-test' };
   const prepared = await preparePipeline({ file: join(dir, 'golden.yaml'), registry: builtinRegistry, env, cacheDir: join(dir, '.cache') });
