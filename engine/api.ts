@@ -11,6 +11,7 @@ import type { LlmProgress, Reporter } from './events.js';
 import { execute, type ExecuteResult, type LlmProvision } from './executor.js';
 import type { LlmConfig } from './llm/config.js';
 import type { JsonObject } from './json.js';
+import type { CodeProbe } from './code-deps.js';
 import { loadPlan, savePlan } from './plan-cache.js';
 import type { PipelineGraph } from './pipeline/graph.js';
 import type { NodeRegistry } from './registry.js';
@@ -68,6 +69,7 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
   const planRequest = { file, variant: request.variant, set: request.set, env };
   let graph: PipelineGraph;
   let rawLlm: JsonObject | undefined;
+  let codeProbes: CodeProbe[] = [];
   const cached = loadPlan(
     store,
     planRequest,
@@ -80,8 +82,10 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
   } else {
     const [{ resolvePipeline }, { buildGraph }] = await Promise.all([import('./pipeline/resolve.js'), import('./pipeline/graph.js')]);
     const pipeline = resolvePipeline(file, planRequest);
-    graph = buildGraph(pipeline, await registry(pipeline.plugins));
+    const types = await registry(pipeline.plugins);
+    graph = buildGraph(pipeline, types, env);
     rawLlm = pipeline.llm;
+    codeProbes = types.codeProbes(new Set([...graph.nodes.values()].map((n) => n.type.type)));
   }
   const usesLlm = [...graph.nodes.values()].some((n) => n.type.uses?.llm);
   const diagnostics: Diagnostic[] = [];
@@ -120,7 +124,7 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
     store.close();
     throw new DiagnosticError(diagnostics);
   }
-  if (!cached) savePlan(store, planRequest, graph, rawLlm);
+  if (!cached) savePlan(store, planRequest, graph, rawLlm, codeProbes);
   return { graph, store, llmConfig, usesLlm, warnings };
 }
 
@@ -208,7 +212,7 @@ async function createProvision(
     throw new DiagnosticError([{ severity: 'error', reason: 'llm-not-configured', message: (error as Error).message, origin: 'environment' }]);
   }
   const provision: LlmProvision = {
-    key: llmServiceKey(config),
+    key: llmServiceKey(config, env),
     problem: () => llmConfigProblem(config, env),
     client: (nodeId, overrides) => service.client(nodeId, overrides),
     spendOfNode: (nodeId) => service.spendThisRun(nodeId),

@@ -6,7 +6,7 @@
  */
 import type { Store } from '../cache/store.js';
 import type { ItemKey, Json } from './json.js';
-import { itemKey } from './keys.js';
+import { itemKeyFromPrefix, itemKeyPrefix, type ItemScope } from './keys.js';
 import type { ItemFailure, ItemMapResult, ItemMapSpec, ProgressHandle } from './node-type.js';
 import { LlmCallError, LlmEndpointError } from './llm/types.js';
 
@@ -63,10 +63,11 @@ export class ItemStore {
 export async function mapItems<I, R extends Json>(
   items: readonly I[],
   spec: ItemMapSpec<I, R>,
-  deps: { itemStore: ItemStore; signal: AbortSignal; progress: (label: string, total: number) => ProgressHandle; totals: ItemTotals },
+  deps: { itemStore: ItemStore; scope: ItemScope; signal: AbortSignal; progress: (label: string, total: number) => ProgressHandle; totals: ItemTotals },
 ): Promise<ItemMapResult<R>> {
   const keys: ItemKey[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) keys[i] = itemKey(spec.namespace, spec.key(items[i]!, i, 0));
+  const prefix = itemKeyPrefix(deps.scope, spec.namespace);
+  for (let i = 0; i < items.length; i++) keys[i] = itemKeyFromPrefix(prefix, spec.key(items[i]!, i, 0));
   const attempts = Math.max(1, spec.attempts ?? 1);
   const hits = deps.itemStore.lookup(keys);
   const results: (R | undefined)[] = new Array(items.length);
@@ -148,7 +149,7 @@ export async function mapItems<I, R extends Json>(
           pending.push({ key, ok: 0, value: null, reason });
           if (attempt + 1 < attempts && !(error instanceof LlmCallError)) {
             attempt++;
-            key = itemKey(spec.namespace, spec.key(items[index]!, index, attempt));
+            key = itemKeyFromPrefix(prefix, spec.key(items[index]!, index, attempt));
             const hit = deps.itemStore.lookup([key]).get(key);
             if (hit !== undefined) {
               results[index] = JSON.parse(hit) as R;

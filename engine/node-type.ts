@@ -125,8 +125,10 @@ export class NodeUserError extends Error {
 
 export interface ItemMapSpec<I, R extends Json> {
   /**
-   * Names the computation. Two maps with the same namespace and equal key records share results, across nodes,
-   * variants and pipelines. Include a version so that changing the computation is a visible decision.
+   * Names the map within the node type (a node type may map several things). The engine keys every item by the node
+   * type and its `version`, the LLM service for nodes that use one (provider, model, base_url), this name and the
+   * key record: two maps share results, across nodes, variants and pipelines, only when all of these are equal.
+   * Bumping the node type's version therefore recomputes its items too; recipe and parser versions belong in `key`.
    */
   namespace: string;
   /**
@@ -230,27 +232,47 @@ export interface NodeTypeDefinition<
   inputs: I;
   outputs: Out;
   /**
-   * Files whose content changes the output (prompt pools, data files), relative to the pipeline file (resolvePath
-   * makes a path absolute the same way, e.g. to list a folder). Their content digests join the key; a path given as
-   * an option (not a param) therefore keys on content only, not location.
+   * Files whose content changes the output (prompt pools, data files), relative to the pipeline file. Their content
+   * digests join the key; a path given as an option (not a param) therefore keys on content only, not location.
+   * Look at the file system and the environment only through `probe` (it resolves paths the way the engine does,
+   * lists folders, checks existence, reads variables): each answer is recorded and checked again on every run, so a
+   * file added to a listed folder is noticed without any edit to the pipeline.
    */
-  files?(params: z.output<P>, options: z.output<O>, resolvePath: (path: string) => string): string[];
+  files?(params: z.output<P>, options: z.output<O>, probe: DependencyProbe): string[];
   /**
    * Files the node will fetch over the network into the cache (not there locally), each with the memoFile key it
    * is kept under: `plan` lists them with their size and whether they are cached already.
    */
-  downloads?(params: z.output<P>, resolvePath: (path: string) => string): { url: string; memoKey: Json }[];
+  downloads?(params: z.output<P>, probe: DependencyProbe): { url: string; memoKey: Json }[];
   /** Sections of the run report about a finished node of this type (the engine's report knows no node type). */
   report?(view: NodeReportView): ReportSection[];
   /** Titles of the curves the node records in stats.curves, by curve name, for the report's charts. */
   curveTitles?: Record<string, string>;
-  /** Services the node uses; their keyed configuration (e.g. LLM provider and model) joins the node key. */
+  /** Services the node uses; their keyed configuration (e.g. LLM provider, model, base_url) joins the node key. */
   uses?: { llm?: boolean };
+  /**
+   * Installed packages whose content changes the output (e.g. pretrained vectors shipped as a package): their
+   * installed versions join the node key. Plugin node types need not list the packages their modules import: the
+   * engine finds those itself.
+   */
+  packages?: readonly string[];
   /** Cheap and side-effect free (e.g. load, filter): `plan` may run it to see how many items downstream will need. */
   cheap?: boolean;
   /** Estimate work for `plan` given available inputs: items total/cached and LLM cost. */
   estimate?(inputs: InputValues<I>, params: z.output<P>, ctx: NodeContext<z.output<O>>): Promise<NodeEstimate>;
   run(inputs: InputValues<I>, params: z.output<P>, ctx: NodeContext<z.output<O>>): Promise<OutputValues<Out>>;
+}
+
+/** The file system and environment as `files()` may look at them; every answer is recorded as a dependency. */
+export interface DependencyProbe {
+  /** Absolute path for a path written in the pipeline file (relative to that file). */
+  resolve(path: string): string;
+  exists(path: string): boolean;
+  isDirectory(path: string): boolean;
+  /** Names in a folder, sorted; [] when it does not exist. */
+  list(path: string): string[];
+  /** An environment variable (undefined when unset). */
+  env(name: string): string | undefined;
 }
 
 export interface NodeEstimate {

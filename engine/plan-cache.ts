@@ -1,29 +1,35 @@
 /**
  * A cache of validated pipelines (like a build tool's configuration cache): resolving YAML, loading every node type
- * and checking every parameter costs more than deciding that 1,000 nodes are cached. An entry is used only when the
- * pipeline files, the environment variables they read, the plugins and the synthcse build are all unchanged; on any
- * doubt the pipeline is resolved and validated again. Diagnostics that need source positions re-read the files.
+ * and checking every parameter costs more than deciding that 1,000 nodes are cached. An entry records what it was
+ * built from and is used only while all of it still holds: the pipeline files, the environment variables they read
+ * (and the working directory, when a variable held a relative path), the plugins' module graphs and the packages
+ * node types depend on (stat first, content only when the stat changed), every listing, existence check and variable
+ * a node's `files()` looked at, and the synthcse build. On any doubt the pipeline is resolved and validated again.
+ * Diagnostics that need source positions re-read the files.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../cache/store.js';
+import { staleCode, type CodeProbe } from './code-deps.js';
+import { staleProbe } from './dependencies.js';
 import { digestJson, sha256, type Digest, type Json, type JsonObject } from './json.js';
 import type { AnyNodeType } from './node-type.js';
-import type { InputBinding, NodeMeta, PipelineGraph, PlannedNode } from './pipeline/graph.js';
+import type { PipelineGraph, PlannedNode } from './pipeline/graph.js';
 import type { Locator, ValuePath } from './pipeline/located.js';
 import type { NodeSpec, ResolvedPipeline } from './pipeline/resolve.js';
 import type { SourceRange } from './diagnostics.js';
 
-const PLAN_FORMAT = 1;
+const PLAN_FORMAT = 2;
 
 interface CompiledPlan {
   format: number;
   sources: { path: string; digest: Digest }[];
   envUsed: Record<string, string | null>;
-  plugins: { path: string; digest: Digest }[];
+  /** Plugin modules and packages the node types' code depends on. */
+  code: CodeProbe[];
   pipeline: Omit<ResolvedPipeline, 'locations' | 'nodes'> & { nodes: Record<string, NodeSpec> };
-  nodes: { id: string; type: NodeMeta; params: Json; options: Json; inputs: InputBinding[]; files: string[] }[];
+  nodes: (Omit<PlannedNode, 'options'> & { options: Json })[];
   levels: string[][];
   llmConfig?: JsonObject;
 }
@@ -75,23 +81,21 @@ function fileDigest(path: string): Digest | undefined {
   }
 }
 
-export function savePlan(store: Store, request: PlanRequest, graph: PipelineGraph, llmConfig: JsonObject | undefined): void {
+export function savePlan(store: Store, request: PlanRequest, graph: PipelineGraph, llmConfig: JsonObject | undefined, code: readonly CodeProbe[]): void {
   ensureTable(store);
   const pipeline = graph.pipeline;
   const sources = pipeline.sources.map((path) => ({ path, digest: fileDigest(path)! }));
   if (sources.some((s) => s.digest === undefined)) return;
-  const plugins = pipeline.plugins.map((path) => ({ path, digest: fileDigest(path)! }));
-  if (plugins.some((p) => p.digest === undefined)) return;
   const { locations: _locations, ...rest } = pipeline;
   const plan: CompiledPlan = {
     format: PLAN_FORMAT,
     sources,
     envUsed: pipeline.envUsed,
-    plugins,
+    code: [...code],
     pipeline: rest,
     nodes: graph.order.map((id) => {
       const n = graph.nodes.get(id)!;
-      return { id, type: n.type, params: n.params, options: n.options as Json, inputs: n.inputs, files: n.files };
+      return { id, type: n.type, params: n.params, options: n.options as Json, inputs: n.inputs, files: n.files, probes: n.probes };
     }),
     levels: graph.levels,
     llmConfig,
@@ -121,8 +125,11 @@ export function loadPlan(
     return undefined;
   }
   if (plan.format !== PLAN_FORMAT) return undefined;
-  for (const source of [...plan.sources.slice(1), ...plan.plugins]) if (fileDigest(source.path) !== source.digest) return undefined;
+  for (const source of plan.sources.slice(1)) if (fileDigest(source.path) !== source.digest) return undefined;
   for (const [name, value] of Object.entries(plan.envUsed)) if ((request.env[name] ?? null) !== value) return undefined;
+  if (plan.pipeline.cwd !== undefined && plan.pipeline.cwd !== process.cwd()) return undefined;
+  if (staleCode(plan.code) !== undefined) return undefined;
+  for (const node of plan.nodes) if (staleProbe(node.probes, request.env) !== undefined) return undefined;
   let locator: Locator | undefined;
   const lazyLocations: Locator = {
     find: (path: ValuePath): SourceRange | undefined => locator?.find(path),

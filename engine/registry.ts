@@ -1,11 +1,26 @@
-import { pathToFileURL } from 'node:url';
+import { register } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { z } from 'zod';
+import { declaredPackages, pluginCode, type CodeProbe, type CodeRecord } from './code-deps.js';
+import { digestJson } from './json.js';
 import type { AnyNodeType, PortKind, PortKindSpec } from './node-type.js';
+
+export interface TypeCode {
+  record: CodeRecord;
+  probes: CodeProbe[];
+}
+
+const ENGINE_DIR = dirname(fileURLToPath(import.meta.url));
+let hooksRegistered = false;
 
 /** The node types and port kinds a run can use: the built-in ones plus those of the pipeline's plugins. */
 export class NodeRegistry {
   private readonly types = new Map<string, AnyNodeType>();
   private readonly kinds = new Map<PortKind, PortKindSpec>();
+  private readonly code = new Map<string, TypeCode>();
+  /** Every loaded plugin's code, whether or not it exports node types (it may export only kinds). */
+  private readonly pluginCode: TypeCode[] = [];
 
   constructor(types: readonly AnyNodeType[] = [], kinds: readonly PortKindSpec[] = []) {
     for (const kind of kinds) this.addKind(kind);
@@ -59,17 +74,49 @@ export class NodeRegistry {
     return this.kinds.get(kind)?.form ?? 'rows';
   }
 
+  /**
+   * The code a node type's output depends on: its plugin's module graph and imported package versions, or the
+   * packages a built-in type declares; undefined when there is none.
+   */
+  codeOf(name: string): TypeCode | undefined {
+    const known = this.code.get(name);
+    if (known) return known;
+    const packages = this.types.get(name)?.packages;
+    if (!packages || packages.length === 0) return undefined;
+    const code = declaredPackages(packages, ENGINE_DIR);
+    this.code.set(name, code);
+    return code;
+  }
+
+  /** What revalidates the code of the given types and of every loaded plugin, each file once. */
+  codeProbes(typeNames: Iterable<string>): CodeProbe[] {
+    const probes = new Map<string, CodeProbe>();
+    const codes = [...this.pluginCode, ...[...typeNames].map((name) => this.codeOf(name))];
+    for (const code of codes) for (const probe of code?.probes ?? []) probes.set(probe.path, probe);
+    return [...probes.values()];
+  }
+
   /** Loads plugin modules: each exports `nodeTypes` (and optionally `portKinds`) or a default array of node types. */
   async loadPlugins(paths: readonly string[]): Promise<void> {
+    if (paths.length > 0 && !hooksRegistered) {
+      register('./plugin-hooks.js', import.meta.url);
+      hooksRegistered = true;
+    }
     for (const path of paths) {
-      const mod = (await import(pathToFileURL(path).href)) as {
+      const code = pluginCode(path);
+      this.pluginCode.push(code);
+      // The graph's digest in the URL: an edited plugin is imported afresh even in a process that loaded it before.
+      const mod = (await import(`${pathToFileURL(path).href}?synthcse-v=${digestJson(code.record as never).slice(0, 16)}`)) as {
         nodeTypes?: AnyNodeType[];
         portKinds?: PortKindSpec[];
         default?: AnyNodeType[] | AnyNodeType;
       };
       for (const kind of mod.portKinds ?? []) this.addKind(kind);
       const types = mod.nodeTypes ?? (Array.isArray(mod.default) ? mod.default : mod.default ? [mod.default] : []);
-      for (const type of types) this.addType(type);
+      for (const type of types) {
+        this.addType(type);
+        this.code.set(type.type, code);
+      }
     }
   }
 }

@@ -60,9 +60,11 @@ const SyncseParams = z.strictObject({
   system: z.string().optional(),
 });
 
+// No seed: the prompts are fixed and generation is greedy, so a seed would change the key and not the answers.
 const MulticsrParams = z.strictObject({
   recipe: z.literal('multicsr'),
-  ...Common,
+  model: Common.model,
+  resample: Common.resample,
   entailment: z.string().default('prompts/multicsr/v1/entailment.txt'),
   contradiction: z.string().default('prompts/multicsr/v1/contradiction.txt'),
   samples: z.number().int().min(1).max(16).default(1),

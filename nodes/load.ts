@@ -5,7 +5,6 @@
  * `on_bad_row: skip`. The file's content joins the node key via `files()`; a URL is keyed by its address and
  * `sha256` (give sha256 so that a changed upstream file is noticed).
  */
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defineNode, NodeUserError } from '../engine/node-type.js';
 import { decodeUtf8, formatFromName, parseFormat, type Format, type SourceRecord } from './load/formats.js';
@@ -92,14 +91,15 @@ export const load = defineNode({
     scored: { kind: 'scored-triplets', description: 'kind: scored-triplets (empty otherwise)' },
   },
   cheap: true,
-  files(p, _options, resolvePath) {
-    // The path's content joins the key. A missing path with a url fallback is keyed by url + sha256.
+  files(p, _options, probe) {
+    // The path's content joins the key. A missing path with a url fallback is keyed by url + sha256; the existence
+    // check is a recorded probe, so the file appearing later changes the key.
     if (p.path === undefined) return [];
-    if (p.url !== undefined && !existsSync(resolvePath(p.path))) return [];
+    if (p.url !== undefined && !probe.exists(probe.resolve(p.path))) return [];
     return [p.path];
   },
-  downloads(p, resolvePath) {
-    if (p.url === undefined || (p.path !== undefined && existsSync(resolvePath(p.path)))) return [];
+  downloads(p, probe) {
+    if (p.url === undefined || (p.path !== undefined && probe.exists(probe.resolve(p.path)))) return [];
     return [{ url: p.url, memoKey: downloadMemoKey({ url: p.url, sha256: p.sha256 }) }];
   },
   async run(_inputs, p, ctx) {

@@ -29,8 +29,8 @@ export const pretrained = defineNode({
   outputs: {
     checkpoint: { kind: 'checkpoint', description: 'the checkpoint folder (config, weights, tokenizer, sentence-transformers modules) as one file' },
   },
-  files(p, _options, resolvePath) {
-    return parseHubModel(p.model) === undefined ? checkpointFiles(resolvePath(p.model)) : [];
+  files(p, _options, probe) {
+    return parseHubModel(p.model) === undefined ? checkpointFiles(probe.resolve(p.model), probe) : [];
   },
   async run(_inputs, p, ctx) {
     let folder: string;

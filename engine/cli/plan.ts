@@ -2,8 +2,8 @@ import { runPipeline } from '../api.js';
 import { formatDiagnostics } from '../diagnostics.js';
 import { formatDuration } from '../events.js';
 import { estimateLlmTime } from '../llm/pace.js';
-import { resolve } from 'node:path';
 import type { Store } from '../../cache/store.js';
+import { recordingProbe } from '../dependencies.js';
 import { memoFileCached, type NodeOutcome } from '../executor.js';
 import type { PipelineGraph } from '../pipeline/graph.js';
 import { asStrings, commonPipelineOptions, parseCommandArgs, usageError } from './args.js';
@@ -43,7 +43,11 @@ export async function main(argv: string[]): Promise<number> {
   for (const o of outcomes) {
     const upstream = graph.nodes.get(o.id)!.inputs.map((i) => i.from);
     process.stdout.write(`  ${o.id.padEnd(width)}  ${describe(o).padEnd(28)} ${o.type}${upstream.length ? ` ← ${upstream.join(', ')}` : ''}\n`);
-    if (values.explain && o.state !== 'cached') for (const reason of o.explain) process.stdout.write(`  ${' '.repeat(width)}    ${reason}\n`);
+    if (values.explain && o.state !== 'cached') {
+      for (const reason of o.explain) process.stdout.write(`  ${' '.repeat(width)}    ${reason}\n`);
+      const e = o.estimate;
+      if (e && e.items > 0) process.stdout.write(`  ${' '.repeat(width)}    items to compute: ${e.items - e.cachedItems} of ${e.items} (the others are cached)\n`);
+    }
     if (o.estimate?.note) process.stdout.write(`  ${' '.repeat(width)}    ${o.estimate.note}\n`);
     if (o.estimate?.costUsd !== undefined) {
       cost += o.estimate.costUsd;
@@ -82,7 +86,7 @@ async function plannedDownloads(graph: PipelineGraph, store: Store): Promise<Pla
   for (const node of graph.nodes.values()) {
     const type = await graph.implementation(node.type.type);
     if (!type.downloads) continue;
-    for (const { url, memoKey } of type.downloads(node.params as never, (path) => resolve(graph.pipeline.dir, path))) {
+    for (const { url, memoKey } of type.downloads(node.params as never, recordingProbe(graph.pipeline.dir, process.env).probe)) {
       const entry = byUrl.get(url) ?? { url, nodes: [], cached: memoFileCached(store, memoKey), bytes: undefined };
       entry.nodes.push(node.id);
       byUrl.set(url, entry);

@@ -28,6 +28,8 @@ import {
 /** State shared by every client of one service. */
 export interface LlmCore {
   providerName: ProviderName;
+  /** The base URL calls go to (null: the provider's default); part of every request key. */
+  endpoint: string | null;
   provider: OnlineProvider;
   /** Undefined when the provider has no batch API. */
   batch: BatchExecutor | undefined;
@@ -75,10 +77,10 @@ export class ServiceClient implements LlmClient {
 
   requestKey(request: LlmRequest, sample: number): ItemKey {
     const provider = this.core.provider;
-    if (provider.modelKeyOf === undefined) return requestKeyOf(this.provider, request, sample);
+    if (provider.modelKeyOf === undefined) return requestKeyOf(this.provider, this.core.endpoint, request, sample);
     const digest = provider.modelKeyOf(request.model);
     if (digest === undefined) throw new Error(`Internal error: the key of a ${this.provider} request needs the model file of ${request.model}, which is not prepared yet`);
-    return requestKeyOf(this.provider, request, sample, digest);
+    return requestKeyOf(this.provider, this.core.endpoint, request, sample, digest);
   }
 
   isCached(request: LlmRequest, sample: number): boolean {

@@ -75,8 +75,16 @@ export const LlmConfigSchema = z.strictObject({
 
 export type LlmConfig = z.output<typeof LlmConfigSchema>;
 
-export function llmServiceKey(config: LlmConfig): LlmServiceKey {
-  return { provider: config.provider, model: config.model };
+/** The endpoint calls go to: llm.base_url, else (Anthropic) ANTHROPIC_BASE_URL; null for the provider's default or local. */
+export function effectiveBaseUrl(config: LlmConfig, env: NodeJS.ProcessEnv): string | null {
+  if (config.provider === 'local') return null; // runs in-process; its request keys follow the model file instead
+  if (config.base_url !== undefined) return config.base_url;
+  const fromEnv = config.provider === 'anthropic' ? env.ANTHROPIC_BASE_URL?.trim() : undefined;
+  return fromEnv ? fromEnv : null;
+}
+
+export function llmServiceKey(config: LlmConfig, env: NodeJS.ProcessEnv): LlmServiceKey {
+  return { provider: config.provider, model: config.model, base_url: effectiveBaseUrl(config, env) };
 }
 
 /** The environment variable holding the API key for this configuration. */

@@ -9,14 +9,15 @@ export function keyedRequest(request: LlmRequest): Omit<LlmRequest, 'cache_prefi
 }
 
 /**
+ * The endpoint is keyed: the same model name served by another base URL may answer differently.
  * `modelFileSha256` (local provider): the model file's digest stands in for the model name, so the key follows the
  * weights, not the path they were loaded from.
  */
-export function requestKeyOf(provider: ProviderName, request: LlmRequest, sample: number, modelFileSha256?: string): ItemKey {
+export function requestKeyOf(provider: ProviderName, endpoint: string | null, request: LlmRequest, sample: number, modelFileSha256?: string): ItemKey {
   if (!Number.isInteger(sample) || sample < 0) throw new Error(`Internal error: sample index must be a non-negative integer, got ${sample}`);
   const keyed = keyedRequest(request);
   const record = modelFileSha256 === undefined ? keyed : { ...keyed, model: { gguf_sha256: modelFileSha256 } };
-  return digestJson({ provider, request: record, sample }) as string as ItemKey;
+  return digestJson({ provider, endpoint, request: record, sample }) as string as ItemKey;
 }
 
 /** A batch custom_id: at most 64 characters of [a-zA-Z0-9_-]. The key is hex, so its first 64 characters qualify. */

@@ -3,7 +3,7 @@ import type { Store } from '../../cache/store.js';
 import type { Logger } from '../node-type.js';
 import { BatchExecutor } from './batch-executor.js';
 import { ServiceClient, type LlmCore } from './client.js';
-import { apiKeyEnvName, type LlmConfig } from './config.js';
+import { apiKeyEnvName, effectiveBaseUrl, type LlmConfig } from './config.js';
 import { Budget } from './budget.js';
 import { ANTHROPIC_INITIAL_RPM, ANTHROPIC_INITIAL_TPM } from './pace.js';
 import { LlmStore, type StoredResponse } from './llm-store.js';
@@ -128,6 +128,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
 
   const core: LlmCore = {
     providerName: config.provider,
+    endpoint: effectiveBaseUrl(config, env),
     provider,
     batch,
     store,

@@ -147,6 +147,8 @@ export interface LlmClient {
 export interface LlmServiceKey {
   provider: ProviderName;
   model: string;
+  /** The endpoint: the same model name served elsewhere may answer differently. null: the provider's default. */
+  base_url: string | null;
 }
 
 export interface LlmSpend {

@@ -7,6 +7,8 @@ import { topologicalGenerations } from 'graphology-dag';
 import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { DiagnosticError, didYouMean, type Diagnostic } from '../diagnostics.js';
+import type { CodeRecord } from '../code-deps.js';
+import { recordingProbe, type Probe } from '../dependencies.js';
 import type { Json, JsonObject } from '../json.js';
 import type { AnyNodeType, InputPortSpec } from '../node-type.js';
 import { objectKeys, type NodeRegistry } from '../registry.js';
@@ -27,6 +29,8 @@ export interface NodeMeta {
   uses?: { llm?: boolean };
   cheap?: boolean;
   estimates: boolean;
+  /** The type's code as a dependency (plugin modules, package versions); absent for built-in types without packages. */
+  code?: CodeRecord;
 }
 
 export function nodeMeta(type: AnyNodeType, registry: NodeRegistry): NodeMeta {
@@ -34,7 +38,8 @@ export function nodeMeta(type: AnyNodeType, registry: NodeRegistry): NodeMeta {
   for (const [port, spec] of Object.entries(type.outputs)) {
     outputs[port] = { kind: spec.kind, form: registry.formOf(spec.kind), fields: registry.kind(spec.kind)?.fields };
   }
-  return { type: type.type, version: type.version, inputs: type.inputs, outputs, uses: type.uses, cheap: type.cheap, estimates: type.estimate !== undefined };
+  const code = registry.codeOf(type.type)?.record;
+  return { type: type.type, version: type.version, inputs: type.inputs, outputs, uses: type.uses, cheap: type.cheap, estimates: type.estimate !== undefined, ...(code ? { code } : {}) };
 }
 
 export interface PlannedNode {
@@ -46,6 +51,8 @@ export interface PlannedNode {
   inputs: InputBinding[];
   /** Absolute paths of files whose content joins the key. */
   files: string[];
+  /** What `files()` looked at to choose them (listings, existence checks, variables): revalidated by the plan cache. */
+  probes: Probe[];
 }
 
 export interface PipelineGraph {
@@ -58,7 +65,7 @@ export interface PipelineGraph {
   implementation(type: string): Promise<AnyNodeType>;
 }
 
-export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): PipelineGraph {
+export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry, env: NodeJS.ProcessEnv = process.env): PipelineGraph {
   const diagnostics: Diagnostic[] = [];
   const loc = pipeline.locations;
   const planned = new Map<string, PlannedNode>();
@@ -84,13 +91,13 @@ export function buildGraph(pipeline: ResolvedPipeline, registry: NodeRegistry): 
     const options = type.options ? parseWith(id, type, type.options, optionInput, knownKeys, pipeline, diagnostics) : {};
     if (params === undefined || options === undefined) continue;
     let files: string[] = [];
+    const { probe, probes } = recordingProbe(pipeline.dir, env);
     try {
-      const resolveInPipeline = (f: string) => resolvePath(pipeline.dir, f);
-      files = (type.files?.(params, options, resolveInPipeline) ?? []).map(resolveInPipeline);
+      files = (type.files?.(params, options, probe) ?? []).map((f) => resolvePath(pipeline.dir, f));
     } catch (error) {
       diagnostics.push({ severity: 'error', reason: 'invalid-param', message: `Node "${id}": ${(error as Error).message}`, location: loc.find(['nodes', id, 'with']) });
     }
-    planned.set(id, { id, type: nodeMeta(type, registry), params: params as Json, options, inputs: [], files });
+    planned.set(id, { id, type: nodeMeta(type, registry), params: params as Json, options, inputs: [], files, probes: probes() });
   }
 
   // Inputs: references, ports and kinds.

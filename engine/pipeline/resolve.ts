@@ -38,6 +38,8 @@ export interface ResolvedPipeline {
   sources: string[];
   /** The environment variables it read, with the values they had (null: unset). */
   envUsed: Record<string, string | null>;
+  /** The working directory, when a variable held a relative path (./x, ../x) resolved against it. */
+  cwd?: string;
 }
 
 export interface ResolveOptions {
@@ -87,10 +89,17 @@ export function resolvePipeline(file: string, options: ResolveOptions = {}): Res
 
   const envUsed: Record<string, string | null> = {};
   const env = options.env ?? process.env;
+  let cwd: string | undefined;
   const recordingEnv = new Proxy(env, {
     get(target, name) {
       const value = target[name as string];
       if (typeof name === 'string') envUsed[name] = value ?? null;
+      // A relative path in the environment means the directory the command runs in, not the pipeline's folder
+      // (the same rule as nodes' own SYNTHCSE_DATA fallback), so it is made absolute here.
+      if (typeof value === 'string' && RELATIVE_PATH.test(value)) {
+        cwd = process.cwd();
+        return resolvePath(cwd, value);
+      }
       return value;
     },
   });
@@ -98,7 +107,7 @@ export function resolvePipeline(file: string, options: ResolveOptions = {}): Res
   if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
   const pipeline = toResolved(absolute, interpolated, variantNames, options.variant, diagnostics);
   if (diagnostics.length > 0) throw new DiagnosticError(diagnostics);
-  return { ...pipeline, sources, envUsed };
+  return { ...pipeline, sources, envUsed, ...(cwd !== undefined ? { cwd } : {}) };
 }
 
 function loadWithExtends(file: string, chain: string[], diagnostics: Diagnostic[], from: SourceRange | undefined, sources: string[]): Layer | undefined {
@@ -261,6 +270,7 @@ function checkSetPath(root: JsonObject, path: string[]): { message: string; hint
   return undefined;
 }
 
+const RELATIVE_PATH = /^\.\.?(\/|\\|$)/;
 const REFERENCE = /\$\{(params|env)\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 function interpolate(layer: Layer, env: NodeJS.ProcessEnv, diagnostics: Diagnostic[]): Layer {

@@ -14,7 +14,6 @@ export const EmbeddingRule = z.strictObject({
   rule: z.literal('embedding'),
   /** Required advantage of the positive over the negative in cosine similarity. */
   margin: z.number().min(-2).max(2).default(0),
-  batch_size: z.number().int().min(1).max(100000).default(256),
 });
 export type EmbeddingRule = z.output<typeof EmbeddingRule>;
 
@@ -45,9 +44,10 @@ export async function applyEmbedding(
   const encoder = await (loader ?? defaultLoader)(env.model.path);
   const out: Row[] = [];
   try {
-    for (let start = 0; start < rows.length; start += r.batch_size) {
+    const batchSize = env.batchSize ?? 256;
+    for (let start = 0; start < rows.length; start += batchSize) {
       if (env.signal.aborted) throw new Error('aborted');
-      const batch = rows.slice(start, start + r.batch_size);
+      const batch = rows.slice(start, start + batchSize);
       const texts = batch.flatMap((row) => [row['anchor'], row['positive'], row['negative']].map((v) => (typeof v === 'string' ? v : '')));
       const vectors = await encoder.encode(texts);
       if (vectors.length !== texts.length) throw new Error(`Internal error: encoder returned ${vectors.length} vectors for ${texts.length} sentences`);

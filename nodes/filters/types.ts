@@ -10,6 +10,8 @@ export interface RuleEnv {
   model?: FileValue;
   log: Logger;
   signal: AbortSignal;
+  /** Sentences encoded at once by the embedding rule: speed and memory only (the filter node's option). */
+  batchSize?: number;
 }
 
 export interface RuleOutcome {

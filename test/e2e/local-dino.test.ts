@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { cliPath, repoRoot } from '../engine/support.js';
 import { writeTinyGguf } from '../support/tiny-gguf.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 const SENTENCES = [
   'a man sits on a chair',
@@ -177,7 +178,7 @@ test('DINO with self-debiasing on a local model: killed during generation, the s
 const data = process.env.SYNTHCSE_DATA ?? join(repoRoot, '..', 'shared', 'data');
 const hasData = existsSync(join(data, 'stsb', 'train.tsv'));
 
-test('plan of the DINO pipeline, variant local, says how many tokens it will generate and that it costs nothing', { skip: hasData ? false : `no data folder at ${data}` }, () => {
+test('plan of the DINO pipeline, variant local, says how many tokens it will generate and that it costs nothing', { skip: unlessPresent(hasData, `no data folder at ${data}`) }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'synthcse-local-plan-'));
   try {
     const model = join(dir, 'tiny.gguf');

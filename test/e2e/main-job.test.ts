@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliPath, repoRoot } from '../engine/support.js';
 import { startMockLlmServer } from '../support/mock-llm-server.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 const data = process.env.SYNTHCSE_DATA ?? join(repoRoot, '..', 'shared', 'data');
 const hasData = existsSync(join(data, 'unlabeled', 'snli_premises.txt')) && existsSync(join(data, 'stsb', 'dev.tsv'));
@@ -27,7 +28,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
   });
 }
 
-test('the main job runs end to end against the loopback server and prints the STS table', { skip: hasData ? false : `no data folder at ${data}`, timeout: 15 * 60_000 }, async () => {
+test('the main job runs end to end against the loopback server and prints the STS table', { skip: unlessPresent(hasData, `no data folder at ${data}`), timeout: 15 * 60_000 }, async () => {
   // Like the real API, the server reports its rate limits, so the client does not stay at its cautious starting pace.
   const server = await startMockLlmServer({ apiKey: KEY, reportedRequestsPerMinute: 4000, reportedTokensPerMinute: 2_000_000 });
   try {
@@ -66,7 +67,7 @@ test('without an LLM configured, the main job stops before any work and says wha
   assert.doesNotMatch(r.stderr, /ran\s+premises/, 'nothing ran');
 });
 
-test('--budget stops before a request could exceed it; a rerun with more budget finishes without paying twice', { skip: hasData ? false : `no data folder at ${data}`, timeout: 10 * 60_000 }, async () => {
+test('--budget stops before a request could exceed it; a rerun with more budget finishes without paying twice', { skip: unlessPresent(hasData, `no data folder at ${data}`), timeout: 10 * 60_000 }, async () => {
   const server = await startMockLlmServer({ apiKey: KEY, reportedRequestsPerMinute: 4000, reportedTokensPerMinute: 2_000_000 });
   try {
     const cache = mkdtempSync(join(tmpdir(), 'synthcse-e2e-'));

@@ -14,16 +14,19 @@ const record: NodeKeyRecord = {
   params: { temperature: 1, recipe: 'syncse-positive', n: 1 },
   inputs: { sentences: 'a'.repeat(64) as never },
   files: ['b'.repeat(64) as never],
-  llm: { provider: 'anthropic', model: 'claude-haiku-4-5' },
+  listings: [],
+  llm: { provider: 'anthropic', model: 'claude-haiku-4-5', base_url: null },
+  code: null,
 };
 
 test('node key of a fixed record', () => {
-  assert.equal(KEY_FORMAT, 1);
-  assert.equal(nodeKey(record), '1b60b10e9f9cf62b7494e3d477999d5bc17435464d112095a70c606e2bff2d9f');
+  assert.equal(KEY_FORMAT, 2);
+  assert.equal(nodeKey(record), '045be82e5ed42c60144656b0cc1b3b4575fb576b4fe8013d5a2e913674bdc832');
 });
 
 test('item key of a fixed item', () => {
-  assert.equal(itemKey('annotate/syncse@1', { text: 'A man plays a guitar.', sample: 0 }), '33ca93f3d948db4310297142ad3eb323d5592a5236942fa621d864bfc07370fb');
+  const scope = { type: 'annotate', version: 1, llm: { provider: 'anthropic' as const, model: 'claude-haiku-4-5', base_url: null }, code: null };
+  assert.equal(itemKey(scope, 'annotate/syncse@1', { text: 'A man plays a guitar.', sample: 0 }), '0263e86739102971d8424e5bc0facedecfcc4214a0757e25ca9352a059b84c96');
 });
 
 test('canonical JSON sorts keys by code unit and is insensitive to key order', () => {
@@ -41,4 +44,25 @@ test('explainChange names the parameter, input, file and version that changed', 
     'file prompts/positive.yaml changed (bbbbbbbb → dddddddd)',
   ]);
   assert.deepEqual(explainChange(undefined, record), ['never ran before']);
+});
+
+test('explainChange names an added file by folder, a changed plugin module, a package upgrade and a new base_url', () => {
+  const before: NodeKeyRecord = {
+    ...record,
+    files: ['b'.repeat(64) as never],
+    llm: { provider: 'anthropic', model: 'claude-haiku-4-5', base_url: 'http://a.example/' },
+    code: { modules: { 'index.mjs': '1'.repeat(64) as never, 'impl.mjs': '2'.repeat(64) as never }, packages: { zod: '4.1.0' } },
+  };
+  const after: NodeKeyRecord = {
+    ...before,
+    files: ['b'.repeat(64) as never, 'e'.repeat(64) as never],
+    llm: { ...before.llm!, base_url: 'http://b.example/' },
+    code: { modules: { 'index.mjs': '1'.repeat(64) as never, 'impl.mjs': '3'.repeat(64) as never }, packages: { zod: '4.2.0' } },
+  };
+  assert.deepEqual(explainChange(before, after, ['data/stsb/dev.tsv', 'data/sts14/news.txt'], ['data/stsb/dev.tsv']), [
+    'file added under data/sts14: news.txt',
+    'base_url changed (http://a.example/ → http://b.example/)',
+    'plugin module impl.mjs changed',
+    'package zod 4.1.0 → 4.2.0',
+  ]);
 });

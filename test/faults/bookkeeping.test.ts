@@ -38,7 +38,8 @@ test('spend per run and pipeline, never by node name; runs lists them; report --
     assert.match(statusQ.stdout, /Spent in this run: 0 input \+ 0 output tokens, \$0\.0000/, statusQ.stdout);
     assert.match(statusQ.stdout, /annotate +cached/);
 
-    const again = await p.run(['run', 'p.yaml', '--set', 'nodes.clean.with.rules=[{rule: trim}]']);
+    // The same endpoint: base_url joins the LLM nodes' keys, so another one would recompute (and pay) them.
+    const again = await p.run(['run', 'p.yaml', '--set', 'nodes.clean.with.rules=[{rule: trim}]'], server.url);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /LLM: 0 requests sent \(\$0\.0000/);
 

@@ -204,7 +204,8 @@ describe('providers, validation, budget and secrets', () => {
     const config = LlmConfigSchema.parse({});
     assert.equal(config.provider, 'anthropic');
     assert.equal(config.model, 'claude-haiku-4-5');
-    assert.deepEqual(llmServiceKey(config), { provider: 'anthropic', model: 'claude-haiku-4-5' });
+    assert.deepEqual(llmServiceKey(config, {}), { provider: 'anthropic', model: 'claude-haiku-4-5', base_url: null });
+    assert.deepEqual(llmServiceKey(config, { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/' }).base_url, 'http://127.0.0.1:9/');
     assert.match(llmConfigProblem(config, {}) ?? '', /^No LLM is configured: set ANTHROPIC_API_KEY/);
     assert.equal(llmConfigProblem(config, { ANTHROPIC_API_KEY: 'k' }), undefined);
     assert.match(llmConfigProblem(LlmConfigSchema.parse({ provider: 'openai-compatible' }), {}) ?? '', /base URL/);

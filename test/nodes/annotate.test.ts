@@ -8,6 +8,7 @@ import type { LlmRequest } from '../../engine/llm/types.js';
 import { annotate } from '../../nodes/annotate.js';
 import { FakeLlmClient, fakeContext, rowsValue, runNode, type FakeLlm } from './fake-context.js';
 import { pipelinesDir } from './paths.js';
+import { testProbe } from '../support/probe.js';
 
 const lastUser = (r: LlmRequest): string => r.messages[r.messages.length - 1]!.content;
 const inputOf = (r: LlmRequest): string => lastUser(r).split('Input: ').pop()!;
@@ -170,8 +171,8 @@ test('multicsr: the two-shot entailment and contradiction prompts of the MultiCS
 });
 
 test('annotate files() names the prompt files of the recipe', () => {
-  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'syncse' }), {}, (p) => p), ['prompts/syncse/v1/positive.yaml', 'prompts/syncse/v1/negative.yaml']);
-  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'dino-x2' }), {}, (p) => p), ['prompts/dino/v1/sts-x2.yaml']);
+  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'syncse' }), {}, testProbe()), ['prompts/syncse/v1/positive.yaml', 'prompts/syncse/v1/negative.yaml']);
+  assert.deepEqual(annotate.files!(annotate.params.parse({ recipe: 'dino-x2' }), {}, testProbe()), ['prompts/dino/v1/sts-x2.yaml']);
   assert.throws(() => annotate.params.parse({ recipe: 'syncse', shots: 5, temprature: 1 }));
 });
 

@@ -10,6 +10,8 @@ import { sha256 } from '../../engine/json.js';
 import { NodeUserError } from '../../engine/node-type.js';
 import { fakeContext, runNode } from './fake-context.js';
 import { sharedData } from './paths.js';
+import { testProbe } from '../support/probe.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 function dir(files: Record<string, string | Uint8Array>): string {
   const d = mkdtempSync(join(tmpdir(), 'synthcse-load-'));
@@ -102,9 +104,9 @@ test('limit keeps the first rows; sample is seeded, deterministic, in file order
 });
 
 test('files() declares the local path so its content joins the node key', () => {
-  assert.deepEqual(load.files!(load.params.parse({ path: 'data/x.txt' }), {}, (p) => p), ['data/x.txt']);
-  assert.deepEqual(load.files!(load.params.parse({ url: 'https://example.org/x.txt' }), {}, (p) => p), []);
-  assert.deepEqual(load.files!(load.params.parse({ path: '/nonexistent/x.txt', url: 'https://example.org/x.txt' }), {}, (p) => p), []);
+  assert.deepEqual(load.files!(load.params.parse({ path: 'data/x.txt' }), {}, testProbe()), ['data/x.txt']);
+  assert.deepEqual(load.files!(load.params.parse({ url: 'https://example.org/x.txt' }), {}, testProbe()), []);
+  assert.deepEqual(load.files!(load.params.parse({ path: '/nonexistent/x.txt', url: 'https://example.org/x.txt' }), {}, testProbe()), []);
   assert.throws(() => load.params.parse({}));
 });
 
@@ -138,7 +140,7 @@ test('url: downloaded once into the cache and verified by sha256; path falls bac
   }
 });
 
-test('shared data: SNLI premises and human triplets load in the shapes the pipelines use', { skip: !existsSync(join(sharedData, 'unlabeled/snli_premises.txt')) }, async () => {
+test('shared data: SNLI premises and human triplets load in the shapes the pipelines use', { skip: unlessPresent(existsSync(join(sharedData, 'unlabeled/snli_premises.txt')), `no shared data at ${sharedData}`) }, async () => {
   const { out } = await loadRows(sharedData, { path: 'unlabeled/snli_premises.txt', sample: 1000, seed: 0 });
   assert.equal((out['sentences'] as unknown[]).length, 1000);
   const t = await loadRows(sharedData, {

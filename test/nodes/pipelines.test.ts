@@ -20,6 +20,7 @@ import { defaultResponder, hashNumber, type MockChatRequest } from '../support/l
 import { pipelinesDir, sharedData } from './paths.js';
 import { markdownTable } from '../../nodes/sts/table.js';
 import { selectionTasks } from '../../nodes/sts/tasks.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 const hasData = existsSync(join(sharedData, 'unlabeled/snli_premises.txt'));
 const KEY = 'sk-ant-test-0123456789abcdef';
@@ -106,7 +107,7 @@ function checkSelection(r: Ran, file: string, select: string, header: RegExp): v
   assert.match(table.split('\n')[0]!, header);
 }
 
-test('every shipped pipeline (and its variants) validates', { skip: !hasData }, async () => {
+test('every shipped pipeline (and its variants) validates', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   for (const [file, variant] of [
     ['syncse-partial.yaml', undefined],
     ['syncse-partial.yaml', 'scratch'],
@@ -131,7 +132,7 @@ test('every shipped pipeline (and its variants) validates', { skip: !hasData }, 
   }
 });
 
-test('each pipeline file says which selection it uses, and it is the one its train nodes use; methods.md has a fidelity table per method', { skip: !hasData }, async () => {
+test('each pipeline file says which selection it uses, and it is the one its train nodes use; methods.md has a fidelity table per method', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   for (const file of ['syncse-partial.yaml', 'syncse-scratch.yaml', 'dino-x2.yaml', 'multicsr.yaml', 'sup-nli.yaml', 'human-vs-llm.yaml']) {
     const prepared = await preparePipeline({
       file: join(pipelinesDir, file),
@@ -161,7 +162,7 @@ test('each pipeline file says which selection it uses, and it is the one its tra
   }
 });
 
-test('human-vs-llm: the same training parameters on both sources, equal sizes, one table with both rows', { skip: !hasData }, async () => {
+test('human-vs-llm: the same training parameters on both sources, equal sizes, one table with both rows', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   const prepared = await preparePipeline({
     file: join(pipelinesDir, 'human-vs-llm.yaml'),
     registry: await registry(),
@@ -180,7 +181,7 @@ test('human-vs-llm: the same training parameters on both sources, equal sizes, o
   }
 });
 
-test('syncse-partial: premises → SynCSE triplets → filtered triplets', { skip: !hasData }, async () => {
+test('syncse-partial: premises → SynCSE triplets → filtered triplets', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   const server = await startMockLlmServer();
   try {
     const r = await run(server, 'syncse-partial.yaml', ['params.premises=12']);
@@ -207,7 +208,7 @@ test('syncse-partial: premises → SynCSE triplets → filtered triplets', { ski
   }
 });
 
-test('variant scratch: generated sentences → SynCSE triplets; the same cache reuses unchanged nodes', { skip: !hasData }, async () => {
+test('variant scratch: generated sentences → SynCSE triplets; the same cache reuses unchanged nodes', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   const server = await startMockLlmServer();
   const cacheDir = sharedCache;
   try {
@@ -231,7 +232,7 @@ test('variant scratch: generated sentences → SynCSE triplets; the same cache r
   }
 });
 
-test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: !hasData }, async () => {
+test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   const server = await startMockLlmServer();
   try {
     const r = await run(server, 'dino-x2.yaml', ['params.x1=5']);
@@ -250,7 +251,7 @@ test('dino-x2: x1 → labelled pairs → DINO post-processing', { skip: !hasData
   }
 });
 
-test('dino-x2 --variant x1x2: x1 written from the three sts-x1 instructions, then x2', { skip: !hasData }, async () => {
+test('dino-x2 --variant x1x2: x1 written from the three sts-x1 instructions, then x2', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   const server = await startMockLlmServer();
   try {
     const r = await run(server, 'dino-x2.yaml', ['params.x1_per_label=3'], 'x1x2');
@@ -267,7 +268,7 @@ test('dino-x2 --variant x1x2: x1 written from the three sts-x1 instructions, the
   }
 });
 
-test('multicsr: premises → entailment/contradiction → scores → self-curation', { skip: !hasData }, async () => {
+test('multicsr: premises → entailment/contradiction → scores → self-curation', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   const server = await startMockLlmServer({ responder });
   try {
     const r = await run(server, 'multicsr.yaml', ['params.premises=30']);
@@ -291,7 +292,7 @@ test('multicsr: premises → entailment/contradiction → scores → self-curati
   }
 });
 
-test('editing one instruction in the pool file re-sends only the calls that used it', { skip: !hasData }, async () => {
+test('editing one instruction in the pool file re-sends only the calls that used it', { skip: unlessPresent(hasData, `no shared data at ${sharedData}`) }, async () => {
   // Every request is answered with a usable sentence, so every item succeeds and its instruction is known.
   const server = await startMockLlmServer({ responder: (r) => (defaultResponder(r).startsWith('Echo:') ? 'A rewritten sentence.' : defaultResponder(r)) });
   const dir = mkdtempSync(join(tmpdir(), 'synthcse-edit-'));

@@ -12,6 +12,7 @@ import { builtinRegistry } from '../../engine/cli/registry.js';
 import { collectReport } from '../../engine/report/collect.js';
 import { repoRoot, Workspace } from '../engine/support.js';
 import { startMockLlmServer } from '../support/mock-llm-server.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 const sharedData = process.env.SYNTHCSE_DATA ?? join(repoRoot, '..', 'shared', 'data');
 const KEY = 'sk-ant-test-report-0123456789abcdef';
@@ -27,7 +28,7 @@ async function cli(ws: Workspace, args: string[], env: NodeJS.ProcessEnv): Promi
   return { code, stderr };
 }
 
-test('report of a real syncse-partial run', { skip: existsSync(join(sharedData, 'unlabeled', 'snli_premises.txt')) ? false : `no shared data at ${sharedData}`, timeout: 240_000 }, async () => {
+test('report of a real syncse-partial run', { skip: unlessPresent(existsSync(join(sharedData, 'unlabeled', 'snli_premises.txt')), `no shared data at ${sharedData}`), timeout: 240_000 }, async () => {
   const server = await startMockLlmServer({ apiKey: KEY });
   try {
     const ws = new Workspace();

@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Workspace } from '../engine/support.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const reportPlugin = join(here, 'fixtures', 'report-nodes.js');
 export const CHROMIUM = '/usr/bin/chromium';
 
 export function chromiumMissing(): string | false {
-  return existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+  return unlessPresent(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`);
 }
 
 /**

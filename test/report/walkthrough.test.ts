@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { countMatching, repoRoot, sleep, Workspace } from '../engine/support.js';
 import { toyWorkspace } from './support.js';
+import { unlessPresent } from '../support/prerequisite.js';
 
 const WALKTHROUGH = join(repoRoot, 'docs', 'walkthrough.md');
 const sharedData = process.env.SYNTHCSE_DATA ?? join(repoRoot, '..', 'shared', 'data');
@@ -37,7 +38,7 @@ function documentedOutput(command: string): string {
   throw new Error(`docs/walkthrough.md shows no "$ ${command}"`);
 }
 
-test('the walkthrough\'s pipeline file is valid, and its dag and the real diff print what the page shows', { skip: existsSync(join(sharedData, 'unlabeled', 'snli_premises.txt')) ? false : `no shared data at ${sharedData}` }, () => {
+test('the walkthrough\'s pipeline file is valid, and its dag and the real diff print what the page shows', { skip: unlessPresent(existsSync(join(sharedData, 'unlabeled', 'snli_premises.txt')), `no shared data at ${sharedData}`) }, () => {
   const ws = new Workspace();
   const yaml = codeBlocks().find((b) => b.lang === 'yaml' && b.text.startsWith('name: my-first'));
   assert.ok(yaml, 'the first pipeline file is in the walkthrough');

@@ -10,6 +10,7 @@ import { holdoutSplit, selectionScore, selectionSet } from '../../nodes/train/se
 import { DEFAULT_TRAIN_OPTIONS, prepareTraining } from '../../nodes/train/train-glove.js';
 import { train } from '../../nodes/train.js';
 import { syntheticDev, syntheticTriplets, syntheticVectors } from './synthetic.js';
+import { testProbe } from '../support/probe.js';
 
 const pairs = Array.from({ length: 200 }, (_, i) => ({ text_a: `a${i}`, text_b: `b${i}`, label: [0, 0.5, 1][i % 3 === 0 ? 0 : i % 5 === 0 ? 1 : 2]! }));
 
@@ -65,7 +66,7 @@ test('the train node keys only the files its selection reads', () => {
   mkdirSync(join(data, 'sick'));
   writeFileSync(join(data, 'stsb', 'dev.tsv'), 'sentence1\tsentence2\tscore\na\tb\t1\n');
   writeFileSync(join(data, 'sick', 'trial.tsv'), 'sentence1\tsentence2\tscore\na\tb\t1\n');
-  const files = (select: string) => train.files!(train.params.parse({ data, select }), {}, (p) => p).map((f) => f.slice(data.length + 1));
+  const files = (select: string) => train.files!(train.params.parse({ data, select }), {}, testProbe()).map((f) => f.slice(data.length + 1));
   assert.deepEqual(files('stsb-dev'), ['stsb/dev.tsv']);
   assert.deepEqual(files('stsb-sickr-dev'), ['stsb/dev.tsv', 'sick/trial.tsv']);
   assert.deepEqual(files('holdout'), [], 'a change to STS-B dev does not rerun a holdout-selected training');
