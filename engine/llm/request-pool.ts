@@ -1,11 +1,14 @@
 /**
  * Admission control for one provider+model: a concurrency limit, requests paced evenly to a per-minute rate, a
  * tokens-per-minute bucket, and a pool-wide pause. A 429/529 pauses every caller and lowers the pace (to 70%, or to
- * the rate that got through since the previous 429 when lower); successes raise it back. Limits reported in response headers replace the configured ones (which act as ceilings).
+ * the rate that got through since the previous 429 when lower); successes raise it back. Limits reported in response
+ * headers replace the configured ones (which act as ceilings). Unless a fixed limit is set, the calls in flight follow
+ * the pace times the observed latency.
  */
 
 export interface RequestPoolOptions {
-  maxConcurrency: number;
+  /** A fixed limit on calls in flight; undefined = sized from the pace and the observed latency. */
+  maxConcurrency?: number;
   /** Ceiling set by the user; undefined = follow the provider's headers. */
   requestsPerMinute?: number;
   tokensPerMinute?: number;
@@ -19,6 +22,10 @@ export interface PoolStats {
   rateLimited: number;
   pausedMs: number;
   effectiveRequestsPerMinute: number | undefined;
+  /** The limit on calls in flight now. */
+  inFlightLimit: number;
+  /** Smoothed latency of successful calls, ms. */
+  latencyMs: number | undefined;
 }
 
 interface Waiter {
@@ -42,6 +49,24 @@ const DECREASE_FACTOR = 0.7;
 const RECOVERY_PER_SUCCESS = 1.01;
 const MIN_PACE_RPM = 1;
 const CATCH_UP_MS = 100;
+/** In flight when no limit is set and the pace or the latency is not known yet (and for an unpaced server). */
+export const DEFAULT_IN_FLIGHT = 16;
+/** Sized in flight: rate × latency with this margin (latency varies), plus a few, up to MAX_SIZED_IN_FLIGHT. */
+const IN_FLIGHT_MARGIN = 1.25;
+const IN_FLIGHT_EXTRA = 4;
+const MAX_SIZED_IN_FLIGHT = 4096;
+/** Weight of a new latency sample in the moving average. */
+const LATENCY_WEIGHT = 0.05;
+
+/**
+ * Calls in flight for a pace and a latency (Little's law: in flight = rate × time in the system), so the pace, not a
+ * fixed number of slots, is what limits a run against a provider whose answers are slow.
+ */
+export function sizedInFlight(requestsPerMinute: number | undefined, latencyMs: number | undefined): number {
+  if (requestsPerMinute === undefined || latencyMs === undefined) return DEFAULT_IN_FLIGHT;
+  const needed = Math.ceil((requestsPerMinute / 60_000) * latencyMs * IN_FLIGHT_MARGIN) + IN_FLIGHT_EXTRA;
+  return Math.min(MAX_SIZED_IN_FLIGHT, Math.max(DEFAULT_IN_FLIGHT, needed));
+}
 
 export class RequestPool {
   private active = 0;
@@ -57,7 +82,8 @@ export class RequestPool {
   private bucket: number;
   private bucketAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  private readonly stats: PoolStats = { granted: 0, rateLimited: 0, pausedMs: 0, effectiveRequestsPerMinute: undefined };
+  private latencyMs: number | undefined;
+  private readonly stats = { granted: 0, rateLimited: 0, pausedMs: 0 };
 
   constructor(private readonly options: RequestPoolOptions) {
     this.bucket = this.tokensPerMinute() ?? 0;
@@ -107,8 +133,9 @@ export class RequestPool {
     this.pump();
   }
 
-  onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined): void {
+  onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined, latencyMs?: number): void {
     this.adoptLimits(limits);
+    if (latencyMs !== undefined) this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + LATENCY_WEIGHT * (latencyMs - this.latencyMs);
     this.successesSinceDecrease++;
     if (this.pace !== undefined) {
       this.pace *= RECOVERY_PER_SUCCESS;
@@ -124,7 +151,11 @@ export class RequestPool {
   }
 
   snapshot(): PoolStats {
-    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute() };
+    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute(), inFlightLimit: this.inFlightLimit(), latencyMs: this.latencyMs };
+  }
+
+  inFlightLimit(): number {
+    return this.options.maxConcurrency ?? sizedInFlight(this.requestsPerMinute(), this.latencyMs);
   }
 
   close(): void {
@@ -158,7 +189,7 @@ export class RequestPool {
 
   private pump(): void {
     if (this.timer !== undefined) return;
-    while (this.queue.length > 0 && this.active < this.options.maxConcurrency) {
+    while (this.queue.length > 0 && this.active < this.inFlightLimit()) {
       const now = Date.now();
       const waitMs = this.waitBeforeNext(now, this.queue[0]!.tokens);
       if (waitMs > 0) {

@@ -134,7 +134,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       if (pool === undefined) {
         const anthropic = config.provider === 'anthropic';
         pool = new RequestPool({
-          maxConcurrency: config.max_concurrency,
+          ...(config.max_concurrency === undefined ? {} : { maxConcurrency: config.max_concurrency }),
           ...(config.requests_per_minute === undefined ? {} : { requestsPerMinute: config.requests_per_minute }),
           ...(config.tokens_per_minute === undefined ? {} : { tokensPerMinute: config.tokens_per_minute }),
           ...(anthropic ? { initialRequestsPerMinute: ANTHROPIC_INITIAL_RPM, initialTokensPerMinute: ANTHROPIC_INITIAL_TPM } : {}),
