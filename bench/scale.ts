@@ -143,7 +143,7 @@ async function measureWorkers(n: number, workerCounts: number[]): Promise<Record
         const file = join(dir, 'scale.yaml');
         writeFileSync(file, pipelineYaml(premises, 256));
         for (const s of servers) {
-          workers.push(spawn(process.execPath, [cli, 'worker', '--redis', redis.url, '--concurrency', '20'], { env: cliEnv(s.url), stdio: 'ignore' }));
+          workers.push(spawn(process.execPath, [cli, 'worker', '--redis', redis.url, '--concurrency', '20', '--base-url', s.url], { env: cliEnv(s.url), stdio: 'ignore' }));
         }
         const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(servers[0]!.url));
         perWorker[count] = Math.round((2 * n) / run.seconds);

@@ -38,6 +38,8 @@ export interface RunRequest extends PipelineRequest {
   drain?: AbortSignal;
   plan?: boolean;
   argv?: readonly string[];
+  /** redis://…: online LLM calls are sent by `synthcse worker` processes; this process stays the only cache writer. */
+  redisUrl?: string;
 }
 
 export interface PreparedPipeline {
@@ -144,7 +146,8 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
   try {
     let llm: LlmProvision | undefined;
     if (prepared.usesLlm && prepared.llmConfig) {
-      const provision = await createProvision(prepared.llmConfig, store, request.env ?? process.env, request.budgetUsd, reporter, request.plan === true);
+      const redisUrl = request.plan ? undefined : request.redisUrl;
+      const provision = await createProvision(prepared.llmConfig, store, request.env ?? process.env, request.budgetUsd, reporter, request.plan === true, redisUrl);
       llm = provision.provision;
       service = provision.service;
     }
@@ -206,10 +209,15 @@ async function createProvision(
   budgetUsd: number | undefined,
   reporter: Reporter,
   plan: boolean,
+  redisUrl: string | undefined,
 ): Promise<{ provision: LlmProvision; service: { close(): Promise<void> } }> {
   const { createLlmService } = await import('./llm/service.js');
   const { llmConfigProblem, llmServiceKey } = await import('./llm/config.js');
+  const warn = (message: string) => reporter({ type: 'log', node: 'llm', level: 'warn', message });
+  // Loaded only with --redis, so a run without workers never loads BullMQ.
+  const remote = redisUrl === undefined ? undefined : await (await import('./workers/remote-calls.js')).connectRemoteLlm(redisUrl, warn);
   const service = createLlmService({
+    ...(remote === undefined ? {} : { remote }),
     config,
     store,
     env,
@@ -228,7 +236,8 @@ async function createProvision(
   }
   const provision: LlmProvision = {
     key: llmServiceKey(config, env),
-    problem: () => llmConfigProblem(config, env),
+    // With workers the key lives in each worker's environment, not here.
+    problem: () => (remote !== undefined && config.provider === 'anthropic' ? undefined : llmConfigProblem(config, env)),
     client: (nodeId, overrides) => service.client(nodeId, overrides),
     spendOf: (nodeId) => summedSpend(service.spendOf(nodeId)),
   };

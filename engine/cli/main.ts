@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   doctor: { summary: 'doctor [--repair]: check the cache for damage and repair what can be repaired', load: () => import('./doctor.js') },
   eval: { summary: 'eval --model MODEL.onnx [--data FOLDER] [--baseline MODEL]: STS evaluation of an exported model', load: () => import('./eval.js') },
   schema: { summary: 'schema [--out FILE]: JSON Schema of pipeline files, for editors', load: () => import('./schema.js') },
+  worker: { summary: 'worker --redis URL [--concurrency N] [--base-url URL]: send the LLM calls of runs started with --redis URL', load: () => import('./worker.js') },
   report: { summary: 'report [FILE] --out report.html: a self-contained HTML report of the last run', load: () => import('./report.js') },
 };
 

@@ -5,7 +5,7 @@ import type { NodeOutcome } from '../executor.js';
 import { asStrings, commonPipelineOptions, parseCommandArgs, usageError } from './args.js';
 import { builtinRegistry } from './registry.js';
 
-const USAGE = 'synthcse run FILE [--variant V] [--set k=v]... [--only NODE]... [--force NODE]... [--budget USD] [--jobs N] [--json] [--cache DIR]';
+const USAGE = 'synthcse run FILE [--variant V] [--set k=v]... [--only NODE]... [--force NODE]... [--budget USD] [--jobs N] [--json] [--cache DIR] [--redis URL]';
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', argv, {
@@ -15,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     budget: { type: 'string' },
     jobs: { type: 'string' },
     json: { type: 'boolean' },
+    redis: { type: 'string' },
   }, USAGE);
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) throw usageError('run takes one pipeline file.', USAGE);
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       reporter,
       drain: drain.signal,
       argv: ['run', ...argv],
+      ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
     });
     const outcomes = [...result.outcomes.values()];
     const failed = outcomes.filter((o) => o.diagnostic);

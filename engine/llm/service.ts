@@ -15,6 +15,7 @@ import { makeRedactor } from './redact.js';
 import { RequestPool, type PoolStats } from './request-pool.js';
 import type { CallMode, LlmClient, LlmSpend } from './types.js';
 import type { ItemKey } from '../json.js';
+import type { RemoteLlm } from '../workers/remote-calls.js';
 
 export { LlmConfigSchema, llmConfigProblem, llmServiceKey, type LlmConfig } from './config.js';
 export { readLlmSpend } from './llm-store.js';
@@ -43,6 +44,8 @@ export interface CreateLlmServiceOptions {
   env: NodeJS.ProcessEnv;
   budgetUsd?: number;
   log: Logger;
+  /** With --redis: online calls are sent by `synthcse worker` processes. */
+  remote?: RemoteLlm;
   /** Lease timing; tests shorten them. */
   leasePollMs?: number;
   leaseStaleMs?: number;
@@ -148,6 +151,21 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
     inFlight: new Map<ItemKey, Promise<StoredResponse>>(),
     leasePollMs: opts.leasePollMs ?? 250,
     batchReservations,
+    ...(opts.remote === undefined
+      ? {}
+      : {
+          remote: {
+            calls: opts.remote,
+            service: {
+              provider: config.provider,
+              baseUrl: effectiveBaseUrl(config, env),
+              apiKeyEnv: config.api_key_env ?? null,
+              anthropicVersion: config.anthropic_version ?? null,
+              requestsPerMinute: config.requests_per_minute ?? null,
+              policy,
+            },
+          },
+        }),
   };
 
   const heartbeat = setInterval(() => store.heartbeat(), HEARTBEAT_MS);
@@ -169,6 +187,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       await batch?.close();
       await provider.close?.();
       for (const pool of pools.values()) pool.close();
+      await opts.remote?.close();
       store.close();
     },
   };
