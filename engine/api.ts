@@ -55,7 +55,7 @@ export function defaultCacheDir(file: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Everything that can be checked before any work: the file, variant, --set, node types, params, ports, LLM config. */
-export async function preparePipeline(request: PipelineRequest & { requireLlm?: boolean }): Promise<PreparedPipeline> {
+export async function preparePipeline(request: PipelineRequest & { requireLlm?: boolean; keyInWorkers?: boolean }): Promise<PreparedPipeline> {
   const env = request.env ?? process.env;
   const file = resolvePath(request.file);
   if (!existsSync(file)) (await import('./pipeline/resolve.js')).resolvePipeline(file, { env }); // reports the missing file
@@ -108,7 +108,9 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
       }
     } else {
       llmConfig = parsed.data;
-      const problem = usesLlm ? llmConfigProblem(llmConfig, env, { variants: graph.pipeline.variantNames }) : undefined;
+      // With workers (--redis) an anthropic key lives in each worker's environment, not the coordinator's.
+      const keyElsewhere = request.keyInWorkers === true && llmConfig.provider === 'anthropic';
+      const problem = usesLlm && !keyElsewhere ? llmConfigProblem(llmConfig, env, { variants: graph.pipeline.variantNames }) : undefined;
       if (problem) {
         const diagnostic: Diagnostic = {
           severity: request.requireLlm ? 'error' : 'warning',
@@ -135,7 +137,7 @@ export interface RunOutcome extends ExecuteResult {
 }
 
 export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
-  const prepared = await preparePipeline({ ...request, requireLlm: !request.plan });
+  const prepared = await preparePipeline({ ...request, requireLlm: !request.plan, keyInWorkers: !request.plan && request.redisUrl !== undefined });
   const { graph, store } = prepared;
   const runId = randomUUID();
   const runs = new RunStore(store);
