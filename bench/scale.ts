@@ -79,7 +79,9 @@ function cliEnv(baseUrl: string): NodeJS.ProcessEnv {
 /** Runs the CLI under /usr/bin/time: wall seconds and peak RSS (MB) of the process. */
 async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
   const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // SYNTHCSE_BENCH_CPU_PROF=DIR: a CPU profile of each CLI process (node --cpu-prof) in DIR.
+  const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
