@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import type { Store } from '../../cache/store.js';
-import { canonicalJson, sha256, type Digest, type ItemKey, type Json } from '../json.js';
+import { canonicalJson, isJsonObject, sha256, type Digest, type ItemKey, type Json } from '../json.js';
 import type { ProviderReply } from './provider.js';
 import { prefixDigestOf } from './request-key.js';
 import type { CallMode, LlmRequest, LlmResponse, LlmSpend, LlmUsage, ProviderName } from './types.js';
@@ -125,8 +125,8 @@ export type ClaimResult = 'cached' | 'claimed' | 'held';
 /** Owners alive in this process: a lease row naming our pid but an owner not in this set is left from a closed service. */
 const liveOwners = new Set<string>();
 
-/** Texts at least this long are stored once in llm_texts and referenced from requests. */
-const SHARED_TEXT_MIN = 64;
+/** A system prompt at least this long is stored once in llm_texts and referenced from requests. */
+const SHARED_TEXT_MIN = 16;
 /** Known text ids kept in memory (the few-shot pools are small; the bound covers recipes whose turns differ). */
 const TEXT_ID_MEMO = 20_000;
 
@@ -270,17 +270,16 @@ export class LlmStore {
   }
 
   /**
-   * The request as stored for audit, with long texts shared by many requests (the system prompt, few-shot turns)
-   * kept once in llm_texts and referenced as {"$text": id}: a SynCSE request's exemplars are drawn from a small pool,
-   * so most of each body is text the cache already has. The last message is kept inline (it is what differs).
+   * The request as stored for audit, with what many requests share kept once in llm_texts: the system prompt
+   * (referenced as {"$text": id}) and every turn but the last (messages become {"$turns": [ids], "last": message}).
+   * A SynCSE request's exemplars are drawn from a small pool, so most of each body is text the cache already has.
    */
   private compactRequest(requestJson: string): string {
-    const request = JSON.parse(requestJson) as { system?: Json; messages?: { role: string; content: Json }[] } & Record<string, Json>;
+    const request = JSON.parse(requestJson) as Record<string, Json>;
     if (typeof request.system === 'string' && request.system.length >= SHARED_TEXT_MIN) request.system = { $text: this.textId(request.system) };
-    const messages = request.messages ?? [];
-    for (let i = 0; i < messages.length - 1; i++) {
-      const content = messages[i]!.content;
-      if (typeof content === 'string' && content.length >= SHARED_TEXT_MIN) messages[i] = { ...messages[i]!, content: { $text: this.textId(content) } };
+    const messages = request.messages;
+    if (Array.isArray(messages) && messages.length > 1) {
+      request.messages = { $turns: messages.slice(0, -1).map((m) => this.textId(canonicalJson(m))), last: messages[messages.length - 1]! };
     }
     return JSON.stringify(request);
   }
@@ -299,14 +298,15 @@ export class LlmStore {
   storedRequest(key: ItemKey): LlmRequest | undefined {
     const row = this.sql('SELECT request_json FROM llm_responses WHERE request_key = ?').get(key) as { request_json: string } | undefined;
     if (row === undefined) return undefined;
-    const text = this.sql('SELECT text FROM llm_texts WHERE id = ?');
-    return JSON.parse(row.request_json, (_name, value: unknown) => {
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        const ref = (value as { $text?: unknown }).$text;
-        if (typeof ref === 'number' && Object.keys(value).length === 1) return (text.get(ref) as { text: string }).text;
-      }
-      return value;
-    }) as LlmRequest;
+    const textOf = (id: number) => (this.sql('SELECT text FROM llm_texts WHERE id = ?').get(id) as { text: string }).text;
+    const request = JSON.parse(row.request_json) as Record<string, Json>;
+    const system = request.system;
+    if (isJsonObject(system) && typeof system.$text === 'number') request.system = textOf(system.$text);
+    const messages = request.messages;
+    if (isJsonObject(messages) && Array.isArray(messages.$turns)) {
+      request.messages = [...messages.$turns.map((id) => JSON.parse(textOf(id as number)) as Json), messages.last!];
+    }
+    return request as unknown as LlmRequest;
   }
 
   /** The provider's response body as it was received. */

@@ -47,7 +47,8 @@ describe('lean response store', () => {
 
       const store = new LlmStore(cache.store);
       const texts = (cache.store.db.prepare('SELECT count(*) AS n FROM llm_texts').get() as { n: number }).n;
-      assert.equal(texts, 1 + SHOTS.length, 'the system prompt and each exemplar once');
+      // The system prompt, and each (role, exemplar) turn: user and assistant turns draw from the same six texts.
+      assert.equal(texts, 1 + 2 * SHOTS.length, 'the system prompt and each turn once');
       for (const request of requests) {
         const key = requestKeyOf('anthropic', server.url, request, 0) as ItemKey;
         const stored = store.storedRequest(key);
