@@ -3,8 +3,8 @@
  * stage (load → annotate, two calls per premise) against a loopback Anthropic-compatible endpoint that answers at
  * once. For each size: `plan` on an empty cache, then a first run as a CLI process (wall time and peak RSS from
  * /usr/bin/time), cache bytes per call. With --workers: the same run through `synthcse worker` processes on a
- * loopback redis-server, each worker bound to its own endpoint that serves at most 20 requests at a time with 50 ms
- * latency. Prints one JSON object on its last line.
+ * loopback redis-server, each worker bound to its own endpoint that serves at most 20 requests at a time with 500 ms
+ * latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -136,7 +136,7 @@ async function measureWorkers(n: number, workerCounts: number[]): Promise<Record
   const perWorker: Record<number, number> = {};
   try {
     for (const count of workerCounts) {
-      const servers = await Promise.all(Array.from({ length: count }, () => startMockLlmServer({ latencyMs: 50, serveConcurrency: 20 })));
+      const servers = await Promise.all(Array.from({ length: count }, () => startMockLlmServer({ latencyMs: 500, serveConcurrency: 20 })));
       const dir = mkdtempSync(join(tmpdir(), `synthcse-workers-${count}-`));
       const workers: ChildProcess[] = [];
       try {
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
-  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [2_000])[0]!, workerCounts) : {};
+  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [800])[0]!, workerCounts) : {};
   if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: workerRates }) + '\n');
   const at = (n: number) => results.find((r) => r.premises === n);
   const largest = results[results.length - 1];

@@ -59,12 +59,9 @@ export async function connectRemoteLlm(redisUrl: string, warn: (message: string)
     if (job !== undefined) {
       const state = await job.getState();
       if (state === 'completed') return settle(id, { result: job.returnvalue });
-      if (state === 'failed') {
-        settle(id, { error: failureFromMessage(job.failedReason) });
-        await job.remove();
-        return;
-      }
-      if (state !== 'unknown') return; // waiting, active or delayed: its event will come
+      // Failed before this process listened (a previous run's job): a rerun retries failed calls.
+      if (state === 'failed') await job.remove();
+      else if (state !== 'unknown') return; // waiting, active or delayed: its event will come
     }
     await queue.add('llm', data, { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false });
   };
@@ -104,7 +101,9 @@ export async function connectRemoteLlm(redisUrl: string, warn: (message: string)
         waiters.set(id, { data, resolve, reject });
         signal?.addEventListener('abort', () => settle(id, { error: new LlmCallError('aborted', 'The run stopped while a worker had the call; its answer is kept in Redis for the next run.') }), { once: true });
       });
-      submit(id, data).catch(() => undefined); // Redis down: the sweep queues it when Redis is back
+      // One round trip: a job with this id that Redis has already is left as it is (BullMQ ignores the add), and the
+      // sweep takes its result if it finished before this process listened.
+      queue.add('llm', data, { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false }).catch(() => undefined);
       return result;
     },
     committed(key) {

@@ -27,7 +27,8 @@ export interface LlmJob<I, R extends Json> {
 }
 
 export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeContext<LlmNodeOptions>): Promise<ItemMapResult<R>> {
-  validateRequests(job.llm, job.items.flatMap((i) => job.calls(i).map((c) => c.request)), job.param ?? []);
+  // A generator: the requests are built one at a time, never all held at once.
+  validateRequests(job.llm, requestsOf(job), job.param ?? []);
   return ctx.mapItems(job.items, {
     namespace: job.namespace,
     label: job.label,
@@ -35,6 +36,10 @@ export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeCont
     key: (item) => ({ requests: callsKey(job.calls(item)) as Json, parser: job.parser }),
     run: (item, _i, signal) => job.run(item, signal),
   });
+}
+
+function* requestsOf<I, R extends Json>(job: LlmJob<I, R>): Generator<PlannedCall['request']> {
+  for (const item of job.items) for (const call of job.calls(item)) yield call.request;
 }
 
 export function estimateJob<I, R extends Json>(job: LlmJob<I, R>): NodeEstimate {

@@ -25,7 +25,8 @@ const skip = unlessPresent(redisAvailable(), 'redis-server (Debian package redis
 function project(): FaultProject {
   const p = new FaultProject();
   p.write('premises.txt', premises(PREMISES).join('\n') + '\n');
-  p.write('p.yaml', pipelineYaml({ train: false, concurrency: 64 }));
+  // A generous timeout: on a loaded machine a timed-out attempt is sent again, which would read as a resend here.
+  p.write('p.yaml', pipelineYaml({ train: false, concurrency: 64, llm: { timeout_ms: 60000 } }));
   return p;
 }
 
