@@ -57,6 +57,13 @@ const IN_FLIGHT_EXTRA = 4;
 const MAX_SIZED_IN_FLIGHT = 4096;
 /** Weight of a new latency sample in the moving average. */
 const LATENCY_WEIGHT = 0.05;
+/**
+ * The smallest recent latency forgets slowly (grows by this factor per success) so that it follows a provider that
+ * became slower. The limit uses at most twice it: latency measured by a busy client includes its own queueing, and
+ * sizing from that alone would let calls in flight feed on themselves up to the cap.
+ */
+const MIN_LATENCY_DRIFT = 1.002;
+const MIN_LATENCY_FACTOR = 2;
 
 /**
  * Calls in flight for a pace and a latency (Little's law: in flight = rate × time in the system), so the pace, not a
@@ -83,6 +90,7 @@ export class RequestPool {
   private bucketAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private latencyMs: number | undefined;
+  private minLatencyMs: number | undefined;
   private readonly stats = { granted: 0, rateLimited: 0, pausedMs: 0 };
 
   constructor(private readonly options: RequestPoolOptions) {
@@ -135,7 +143,10 @@ export class RequestPool {
 
   onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined, latencyMs?: number): void {
     this.adoptLimits(limits);
-    if (latencyMs !== undefined) this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + LATENCY_WEIGHT * (latencyMs - this.latencyMs);
+    if (latencyMs !== undefined) {
+      this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + LATENCY_WEIGHT * (latencyMs - this.latencyMs);
+      this.minLatencyMs = this.minLatencyMs === undefined ? latencyMs : Math.min(latencyMs, this.minLatencyMs * MIN_LATENCY_DRIFT);
+    }
     this.successesSinceDecrease++;
     if (this.pace !== undefined) {
       this.pace *= RECOVERY_PER_SUCCESS;
@@ -155,7 +166,9 @@ export class RequestPool {
   }
 
   inFlightLimit(): number {
-    return this.options.maxConcurrency ?? sizedInFlight(this.requestsPerMinute(), this.latencyMs);
+    if (this.options.maxConcurrency !== undefined) return this.options.maxConcurrency;
+    const latency = this.latencyMs === undefined || this.minLatencyMs === undefined ? undefined : Math.min(this.latencyMs, MIN_LATENCY_FACTOR * this.minLatencyMs);
+    return sizedInFlight(this.requestsPerMinute(), latency);
   }
 
   close(): void {

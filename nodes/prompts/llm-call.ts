@@ -21,7 +21,7 @@ export function itemConcurrency(options: LlmNodeOptions, items: number): number 
 }
 
 /** Items started when the node sets no concurrency: enough that the service's in-flight limit is what binds. */
-const FOLLOW_SERVICE_ITEMS = 4096;
+const FOLLOW_SERVICE_ITEMS = 1024;
 
 /** One request of an item, as it appears in the item key: the exact request body and its sample index. */
 export interface PlannedCall {
