@@ -1,5 +1,5 @@
 /**
- * Scale benchmark (`npm run bench:scale [-- --sizes 10000,50000 --workers 1,2,4]`): the syncse-partial annotate
+ * Scale benchmark (`npm run bench:scale [-- --sizes 10000,50000 --plan-sizes 100000 --workers 1,2,4]`): the syncse-partial annotate
  * stage (load → annotate, two calls per premise) against a loopback Anthropic-compatible endpoint that answers at
  * once. For each size: `plan` on an empty cache, then a first run as a CLI process (wall time and peak RSS from
  * /usr/bin/time), cache bytes per call. With --workers: the same run through `synthcse worker` processes on a
@@ -131,6 +131,21 @@ async function measureSize(n: number, server: MockLlmServer, concurrency: number
   }
 }
 
+/** `plan` alone on an empty cache (no run): how long before it answers at a size too large to run here. */
+async function measurePlan(n: number, server: MockLlmServer): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), `synthcse-plan-${n}-`));
+  try {
+    const premises = join(dir, 'premises.txt');
+    writeFileSync(premises, premisesText(n));
+    const file = join(dir, 'scale.yaml');
+    writeFileSync(file, pipelineYaml(premises, 256));
+    const plan = await timedCli(['plan', file, '--cache', join(dir, 'cache')], cliEnv(server.url));
+    return round(plan.seconds, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function measureWorkers(n: number, workerCounts: number[]): Promise<Record<number, number>> {
   const redis = await startRedis();
   const perWorker: Record<number, number> = {};
@@ -181,11 +196,16 @@ async function main(): Promise<void> {
   // Rate-limit headers far above what one machine can send: the client paces by them, not by its entry-tier default.
   const server = await startMockLlmServer({ latencyMs: 0, reportedRequestsPerMinute: 10_000_000, reportedTokensPerMinute: 10_000_000_000 });
   const results: SizeFigures[] = [];
+  const planOnly: Record<number, number> = {};
   try {
     for (const n of sizes) {
       const figures = await measureSize(n, server, concurrency);
       process.stdout.write(JSON.stringify(figures) + '\n');
       results.push(figures);
+    }
+    for (const n of listArg('--plan-sizes', [])) {
+      planOnly[n] = await measurePlan(n, server);
+      process.stdout.write(JSON.stringify({ premises: n, plan_only_s: planOnly[n] }) + '\n');
     }
   } finally {
     await server.close();
@@ -202,7 +222,7 @@ async function main(): Promise<void> {
     peak_rss_mb_50k: at(50_000)?.peak_rss_mb ?? null,
     first_run_s_100k: at(100_000)?.first_run_s ?? null,
     peak_rss_mb_100k: at(100_000)?.peak_rss_mb ?? null,
-    plan_s_100k: at(100_000)?.plan_s ?? null,
+    plan_s_100k: at(100_000)?.plan_s ?? planOnly[100_000] ?? null,
     plan_s_largest: largest?.plan_s ?? null,
     cache_bytes_per_call: largest?.cache_bytes_per_call ?? null,
     engine_calls_per_s: largest?.calls_per_s ?? null,
