@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { unlessPresent } from '../support/prerequisite.js';
 import { redisAvailable, startRedis, type TestRedis } from '../support/redis-server.js';
-import { collect, exportText, FaultProject, pipelineYaml, premises, SENTINEL_KEY } from '../faults/support.js';
+import { collect, exportText, failedItems, FaultProject, pipelineYaml, premises, SENTINEL_KEY } from '../faults/support.js';
 
 const PREMISES = 40; // 80 calls
 const CALLS = 2 * PREMISES;
@@ -78,7 +78,7 @@ describe('workers on Redis', { skip }, () => {
     forgetAnswered(server);
     const redis = await startRedis();
     const p = project();
-    const workers = [0, 1, 2].map(() => p.spawn(['worker', '--redis', redis.url, '--concurrency', '4', '--base-url', server.url, '--lock-ms', '1000'], undefined));
+    const workers = [0, 1, 2].map(() => p.spawn(['worker', '--redis', redis.url, '--concurrency', '4', '--base-url', server.url, '--lock-ms', '5000'], undefined));
     await Promise.all(workers.map(async (w) => {
       let text = '';
       w.stderr!.on('data', (d: Buffer) => (text += d.toString()));
@@ -150,6 +150,26 @@ describe('workers on Redis', { skip }, () => {
       assert.equal(server.stats.resentAfterSuccess, 0);
       assert.equal(messages(server) - before, CALLS);
     } finally {
+      await c.stop();
+    }
+  });
+
+  it('a call the provider refuses fails its item with the same reason as in one process; a rerun asks again', async () => {
+    const c = await cluster();
+    try {
+      server.setFaults({ alwaysStatus: 400 });
+      const refused = await c.p.run(['run', 'p.yaml', '--redis', c.redis.url], server.url, NO_KEY);
+      server.setFaults({ alwaysStatus: undefined });
+      const failed = failedItems(refused.stderr).get('annotate');
+      assert.equal(failed?.count, PREMISES, refused.stderr);
+      assert.match(failed!.reasons, /invalid-request/);
+      forgetAnswered(server);
+      const run = await c.p.run(['run', 'p.yaml', '--redis', c.redis.url], server.url, NO_KEY);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(await exportText(c.p, 'annotate', 'triplets'), reference);
+      assert.equal(storedAnswers(c.p), CALLS);
+    } finally {
+      server.setFaults({ alwaysStatus: undefined });
       await c.stop();
     }
   });
