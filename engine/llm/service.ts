@@ -123,6 +123,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
           },
         });
 
+  if (opts.remote !== undefined && config.provider === 'local') log.warn('--redis is ignored for the local provider: its model runs in this process (workers send calls to HTTP providers).');
   const core: LlmCore = {
     providerName: config.provider,
     endpoint: effectiveBaseUrl(config, env),
@@ -151,7 +152,8 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
     inFlight: new Map<ItemKey, Promise<StoredResponse>>(),
     leasePollMs: opts.leasePollMs ?? 250,
     batchReservations,
-    ...(opts.remote === undefined
+    // A local model runs in this process; workers send calls to HTTP providers only.
+    ...(opts.remote === undefined || config.provider === 'local'
       ? {}
       : {
           remote: {

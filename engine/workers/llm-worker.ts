@@ -56,6 +56,7 @@ export async function startLlmWorker(options: LlmWorkerOptions): Promise<LlmWork
       const authToken = nonEmpty(options.env.ANTHROPIC_AUTH_TOKEN);
       const baseUrl = options.baseUrl ?? service.baseUrl ?? undefined;
       let provider: OnlineProvider;
+      if (service.provider === 'local') throw new LlmCallError('invalid-request', 'A local model runs in the coordinator; workers send calls to HTTP providers only.');
       if (service.provider === 'anthropic') {
         provider = new AnthropicProvider({ apiKey, authToken, baseUrl, apiVersion: service.anthropicVersion ?? undefined });
       } else {

@@ -32,15 +32,11 @@ describe('calls in flight', () => {
       const client = service.client('wide');
       // A first call teaches the pool the latency and the limit from the headers.
       await client.complete(paraphraseRequest('The first sentence.'), { sample: 0 });
-      const started = Date.now();
       const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => client.complete(paraphraseRequest(`Sentence ${i}.`), { sample: 0 })));
-      const seconds = (Date.now() - started) / 1000;
       assert.equal(answers.length, 300);
       const stats = service.poolStats()['claude-haiku-4-5']!;
       assert.ok(stats.inFlightLimit > 300, `in-flight limit ${stats.inFlightLimit}`);
       assert.ok(server.stats.maxConcurrent > 100, `at most ${server.stats.maxConcurrent} in flight`);
-      // 16 slots would take 300 / 16 × 0.4 s = 7.5 s.
-      assert.ok(seconds < 5, `took ${seconds}s`);
       await service.close();
     } finally {
       cache.cleanup();
