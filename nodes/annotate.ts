@@ -173,7 +173,7 @@ function readMulticsrTemplate(ctx: Ctx, path: string, param: string): string {
   return trimmed.endsWith(':') ? trimmed + ' ' : trimmed;
 }
 
-function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem & { calls: PlannedCall[] }, Row> {
+function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
   const ent = readMulticsrTemplate(ctx, p.entailment, 'entailment');
   const con = readMulticsrTemplate(ctx, p.contradiction, 'contradiction');
   const llm = client(ctx, p.model);
@@ -185,22 +185,20 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
     system: p.system,
     ...(p.guidance === undefined ? {} : { contrastive: { omega: p.guidance.omega } }),
   };
-  const items = sentenceItems(rows, p.samples).map((item) => ({
-    ...item,
-    calls: [
-      { request: buildMulticsrRequest(ent, item.text, s, con), sample: item.sample },
-      { request: buildMulticsrRequest(con, item.text, s, ent), sample: item.sample },
-    ],
-  }));
+  // Built when asked for, as SynCSE's: not held for every premise for the whole run.
+  const calls = (item: SentenceItem): PlannedCall[] => [
+    { request: buildMulticsrRequest(ent, item.text, s, con), sample: item.sample },
+    { request: buildMulticsrRequest(con, item.text, s, ent), sample: item.sample },
+  ];
   return {
     llm,
-    items,
-    calls: (item) => item.calls,
+    items: sentenceItems(rows, p.samples),
+    calls,
     namespace: `annotate/multicsr@${RECIPE_VERSIONS.multicsr}`,
     label: 'annotate (MultiCSR)',
     parser: PARSER_VERSIONS.sentence,
     run: async (item, signal) => {
-      const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
+      const [positive, negative] = await Promise.all(calls(item).map((c) => completeAndParse(llm, c, signal, parseSentence)));
       return { anchor: item.text, positive: positive!, negative: negative! };
     },
   };
