@@ -39,6 +39,8 @@ export interface RunRequest extends PipelineRequest {
   argv?: readonly string[];
   /** Share of a node's items allowed to fail when the node sets no `max_failed` (0 to 1; default 0). */
   maxFailed?: number;
+  /** redis://…: online LLM calls are sent by `synthcse worker` processes; this process stays the only cache writer. */
+  redisUrl?: string;
 }
 
 export interface PreparedPipeline {
@@ -54,7 +56,7 @@ export function defaultCacheDir(file: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Everything that can be checked before any work: the file, variant, --set, node types, params, ports, LLM config. */
-export async function preparePipeline(request: PipelineRequest & { requireLlm?: boolean }): Promise<PreparedPipeline> {
+export async function preparePipeline(request: PipelineRequest & { requireLlm?: boolean; keyInWorkers?: boolean }): Promise<PreparedPipeline> {
   const env = request.env ?? process.env;
   const file = resolvePath(request.file);
   if (!existsSync(file)) (await import('./pipeline/resolve.js')).resolvePipeline(file, { env }); // reports the missing file
@@ -107,7 +109,9 @@ export async function preparePipeline(request: PipelineRequest & { requireLlm?: 
       }
     } else {
       llmConfig = parsed.data;
-      const problem = usesLlm ? llmConfigProblem(llmConfig, env, { variants: graph.pipeline.variantNames }) : undefined;
+      // With workers (--redis) an anthropic key lives in each worker's environment, not the coordinator's.
+      const keyElsewhere = request.keyInWorkers === true && llmConfig.provider === 'anthropic';
+      const problem = usesLlm && !keyElsewhere ? llmConfigProblem(llmConfig, env, { variants: graph.pipeline.variantNames }) : undefined;
       if (problem) {
         const diagnostic: Diagnostic = {
           severity: request.requireLlm ? 'error' : 'warning',
@@ -134,7 +138,7 @@ export interface RunOutcome extends ExecuteResult {
 }
 
 export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
-  const prepared = await preparePipeline({ ...request, requireLlm: !request.plan });
+  const prepared = await preparePipeline({ ...request, requireLlm: !request.plan, keyInWorkers: !request.plan && request.redisUrl !== undefined });
   const { graph, store } = prepared;
   const runId = randomUUID();
   const runs = new RunStore(store);
@@ -145,7 +149,8 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
   try {
     let llm: LlmProvision | undefined;
     if (prepared.usesLlm && prepared.llmConfig) {
-      const provision = await createProvision(prepared.llmConfig, store, request.env ?? process.env, request.budgetUsd, reporter, request.plan === true);
+      const redisUrl = request.plan ? undefined : request.redisUrl;
+      const provision = await createProvision(prepared.llmConfig, store, request.env ?? process.env, request.budgetUsd, reporter, request.plan === true, redisUrl);
       llm = provision.provision;
       service = provision.service;
     }
@@ -191,10 +196,15 @@ async function createProvision(
   budgetUsd: number | undefined,
   reporter: Reporter,
   plan: boolean,
+  redisUrl: string | undefined,
 ): Promise<{ provision: LlmProvision; service: { close(): Promise<void>; progress(): LlmProgress } }> {
   const { createLlmService } = await import('./llm/service.js');
   const { llmConfigProblem, llmServiceKey } = await import('./llm/config.js');
+  const warn = (message: string) => reporter({ type: 'log', node: 'llm', level: 'warn', message });
+  // Loaded only with --redis, so a run without workers never loads BullMQ.
+  const remote = redisUrl === undefined ? undefined : await (await import('./workers/remote-calls.js')).connectRemoteLlm(redisUrl, warn);
   const service = createLlmService({
+    ...(remote === undefined ? {} : { remote }),
     config,
     store,
     env,
@@ -213,7 +223,8 @@ async function createProvision(
   }
   const provision: LlmProvision = {
     key: llmServiceKey(config, env),
-    problem: () => llmConfigProblem(config, env),
+    // With workers the key lives in each worker's environment, not here.
+    problem: () => (remote !== undefined && config.provider === 'anthropic' ? undefined : llmConfigProblem(config, env)),
     client: (nodeId, overrides) => service.client(nodeId, overrides),
     spendOfNode: (nodeId) => service.spendThisRun(nodeId),
     progress: () => service.progress(),

@@ -121,43 +121,45 @@ function client(ctx: Ctx, model: string | undefined): LlmClient {
   return ctx.llm(model === undefined ? { mode: ctx.options.mode } : { mode: ctx.options.mode, model });
 }
 
-function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: Ctx): LlmJob<SentenceItem & { calls: PlannedCall[]; instructions: [Json, Json] }, Row> {
+function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
   const pos = readSyncsePool(ctx.resolvePath(p.positive), ['positive']);
   const neg = readSyncsePool(ctx.resolvePath(p.negative), ['negative']);
   if (pos.role !== 'positive') throw new NodeUserError(`${p.positive} is a ${pos.role} pool`, ['positive']);
   if (neg.role !== 'negative') throw new NodeUserError(`${p.negative} is a ${neg.role} pool`, ['negative']);
   const llm = client(ctx, p.model);
   const base = { seed: p.seed, shots: p.shots, model: llm.model, temperature: p.temperature ?? undefined, max_tokens: p.max_tokens, system: p.system };
-  const items = sentenceItems(rows, p.samples).map((item) => {
+  // Requests are built when asked for (they are seeded per item, so every build is the same): holding them all
+  // from the start would cost a few KB per premise for the whole run.
+  const build = (item: SentenceItem) => {
     const positive = buildSyncseRequest(pos, item.text, item.sample, { ...base, top_p: p.top_p_positive ?? undefined });
     const negative = buildSyncseRequest(neg, item.text, item.sample, { ...base, top_p: p.top_p_negative ?? undefined });
     return {
-      ...item,
       calls: [
         { request: positive.request, sample: item.sample },
         { request: negative.request, sample: item.sample },
       ],
       instructions: [positive.instruction, negative.instruction] as [Json, Json],
     };
-  });
+  };
   return {
     llm,
-    items,
-    calls: (item) => item.calls,
+    items: sentenceItems(rows, p.samples),
+    calls: (item) => build(item).calls,
     namespace: `annotate/syncse@${RECIPE_VERSIONS.syncse}`,
     label: 'annotate (SynCSE)',
     resample: p.resample,
-    group: { name: 'instruction (positive / negative)', of: (item) => `${String(item.instructions[0])} / ${String(item.instructions[1])}` },
+    group: { name: 'instruction (positive / negative)', of: (item) => build(item).instructions.map(String).join(' / ') },
     describe: (item) => item.text,
     parser: PARSER_VERSIONS.sentence,
     run: async (item, signal) => {
-      const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
+      const { calls, instructions } = build(item);
+      const [positive, negative] = await Promise.all(calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
       return {
         anchor: item.text,
         positive: positive!,
         negative: negative!,
-        positive_instruction: item.instructions[0],
-        negative_instruction: item.instructions[1],
+        positive_instruction: instructions[0],
+        negative_instruction: instructions[1],
       };
     },
   };
@@ -176,7 +178,7 @@ function readMulticsrTemplate(ctx: Ctx, path: string, param: string): string {
   return trimmed.endsWith(':') ? trimmed + ' ' : trimmed;
 }
 
-function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem & { calls: PlannedCall[] }, Row> {
+function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
   const ent = readMulticsrTemplate(ctx, p.entailment, 'entailment');
   const con = readMulticsrTemplate(ctx, p.contradiction, 'contradiction');
   const llm = client(ctx, p.model);
@@ -188,24 +190,22 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
     system: p.system,
     ...(p.guidance === undefined ? {} : { contrastive: { omega: p.guidance.omega } }),
   };
-  const items = sentenceItems(rows, p.samples).map((item) => ({
-    ...item,
-    calls: [
-      { request: buildMulticsrRequest(ent, item.text, s, con), sample: item.sample },
-      { request: buildMulticsrRequest(con, item.text, s, ent), sample: item.sample },
-    ],
-  }));
+  // Built when asked for, as SynCSE's: not held for every premise for the whole run.
+  const calls = (item: SentenceItem): PlannedCall[] => [
+    { request: buildMulticsrRequest(ent, item.text, s, con), sample: item.sample },
+    { request: buildMulticsrRequest(con, item.text, s, ent), sample: item.sample },
+  ];
   return {
     llm,
-    items,
-    calls: (item) => item.calls,
+    items: sentenceItems(rows, p.samples),
+    calls,
     namespace: `annotate/multicsr@${RECIPE_VERSIONS.multicsr}`,
     label: 'annotate (MultiCSR)',
     resample: p.resample,
     describe: (item) => item.text,
     parser: PARSER_VERSIONS.sentence,
     run: async (item, signal) => {
-      const [positive, negative] = await Promise.all(item.calls.map((c) => completeAndParse(llm, c, signal, parseSentence)));
+      const [positive, negative] = await Promise.all(calls(item).map((c) => completeAndParse(llm, c, signal, parseSentence)));
       return { anchor: item.text, positive: positive!, negative: negative! };
     },
   };

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isWritable, openReadable, Store, StoreError } from '../../cache/store.js';
 import { sha256, type Digest } from '../json.js';
+import { rawJsonText } from '../llm/llm-store.js';
 import type { OutputRecord } from '../run-store.js';
 import { parseCommandArgs } from './args.js';
 import { findCacheDir } from './cache-dir.js';
@@ -171,9 +172,15 @@ function checkContents(store: Store): Contents {
   const badResponses: string[] = [];
   let responses = 0;
   if (tableExists(store, 'llm_responses')) {
-    for (const r of store.db.prepare('SELECT request_key, raw_json, response_digest FROM llm_responses').iterate() as Iterable<{ request_key: string; raw_json: string; response_digest: string }>) {
+    for (const r of store.db.prepare('SELECT request_key, raw_json, response_digest FROM llm_responses').iterate() as Iterable<{ request_key: string; raw_json: string | Buffer; response_digest: string }>) {
       responses++;
-      if (sha256(r.raw_json) !== r.response_digest) badResponses.push(r.request_key);
+      let raw: string | undefined;
+      try {
+        raw = rawJsonText(r.raw_json);
+      } catch {
+        raw = undefined; // not inflatable: damaged
+      }
+      if (raw === undefined || sha256(raw) !== r.response_digest) badResponses.push(r.request_key);
     }
   }
   if (badResponses.length > 0) list.push({ problem: `${badResponses.length} stored LLM answer(s) do not match their digest`, repair: 'drop them; the next run asks for them again' });

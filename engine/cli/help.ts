@@ -31,6 +31,7 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       ['--max-failed SHARE', 'share of a node\'s items allowed to fail, e.g. 5% (default 0; a node\'s own max_failed wins)'],
       ['--jobs N', 'nodes running at once (default 2)'],
       ['--json', 'events as NDJSON on stdout instead of the progress display'],
+      ['--redis URL', 'send the online LLM calls to `synthcse worker` processes through this Redis (BullMQ); this process stays the only cache writer'],
       CACHE,
     ],
   },
@@ -104,6 +105,16 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     summary: 'a self-contained HTML report of the last run (of FILE), of one run, or of runs side by side',
     takesPipeline: true,
     options: [['--out FILE', 'the HTML file to write'], ['--run ID', 'report this run (synthcse runs lists them)'], ['--compare', 'the positional arguments are run ids: render them side by side'], CACHE],
+  },
+  worker: {
+    usage: 'synthcse worker --redis URL [options]',
+    summary: 'send the LLM calls of runs started with `run --redis URL`, until SIGINT or SIGTERM (then it finishes the calls it has)',
+    options: [
+      ['--redis URL', 'the Redis the coordinator uses, e.g. redis://127.0.0.1:6379'],
+      ['--concurrency N', 'calls in flight in this worker (default 16)'],
+      ['--base-url URL', 'this worker\'s own endpoint (e.g. its local vLLM or llama.cpp server); the key comes from its environment'],
+      ['--lock-ms MS', 'how long a job stays claimed without a heartbeat before another worker gets it (default 30000)'],
+    ],
   },
   completion: {
     usage: 'synthcse completion bash|zsh',

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   eval: () => import('./eval.js'),
   schema: () => import('./schema.js'),
   report: () => import('./report.js'),
+  worker: () => import('./worker.js'),
   completion: async () => ({ main: completionMain }),
 };
 

@@ -7,7 +7,7 @@ import { asStrings, commonPipelineOptions, parseCommandArgs, usageError } from '
 import { builtinRegistry } from './registry.js';
 import { parseFailureShare } from '../pipeline/failure-share.js';
 
-const USAGE = 'synthcse run FILE [--variant V] [--set k=v]... [--only NODE]... [--force NODE]... [--budget USD] [--max-failed SHARE] [--jobs N] [--json] [--cache DIR]';
+const USAGE = 'synthcse run FILE [--variant V] [--set k=v]... [--only NODE]... [--force NODE]... [--budget USD] [--max-failed SHARE] [--jobs N] [--json] [--cache DIR] [--redis URL]';
 
 /** Exit codes: 0 done, 1 a node failed, 2 usage or pipeline error, 3 budget spent, 4 too many failed items, 130 interrupted. */
 export const EXIT_ITEMS_FAILED = 4;
@@ -21,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     'max-failed': { type: 'string' },
     jobs: { type: 'string' },
     json: { type: 'boolean' },
+    redis: { type: 'string' },
   }, USAGE);
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) throw usageError('run takes one pipeline file.', USAGE);
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
       reporter,
       drain: drain.signal,
       argv: ['run', ...argv],
+      ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
     });
     const outcomes = [...result.outcomes.values()];
     const failed = outcomes.filter((o) => o.diagnostic);

@@ -12,6 +12,8 @@ import type { OnlineProvider } from './provider.js';
 import { prefixDigestOf, requestKeyOf } from './request-key.js';
 import type { RequestPool } from './request-pool.js';
 import { estimateInputTokens } from './tokens.js';
+import type { LlmJobService } from '../workers/llm-job.js';
+import type { RemoteLlm } from '../workers/remote-calls.js';
 import {
   LlmCallError,
   LlmEndpointError,
@@ -52,6 +54,8 @@ export interface LlmCore {
   tally: CallTally;
   /** What each node paid in this run (never other runs' or other pipelines' spend under the same node name). */
   nodeSpend: Map<string, LlmSpend>;
+  /** With --redis: online calls go to workers as jobs; this process still commits every answer. */
+  remote?: { calls: RemoteLlm; service: LlmJobService };
 }
 
 export interface CallTally {
@@ -217,7 +221,7 @@ export class ServiceClient implements LlmClient {
     let reserved = false;
     let paid: number | undefined;
     try {
-      const { reply, latencyMs } = await callOnline(
+      const { reply, latencyMs } = this.core.remote !== undefined ? await this.sendToWorkers(key, request, options, estimate.costUsd, () => (reserved = true)) : await callOnline(
         this.core.provider,
         this.core.pool(request.model),
         this.core.policy,
@@ -236,7 +240,7 @@ export class ServiceClient implements LlmClient {
       );
       const { costUsd, cacheSavingsUsd } = this.core.prices.cost(request.model, reply.usage, 'online');
       paid = costUsd;
-      return this.core.store.saveReply({
+      const stored = this.core.store.saveReply({
         key,
         provider: this.provider,
         request,
@@ -249,9 +253,19 @@ export class ServiceClient implements LlmClient {
         costUsd,
         savingsUsd: cacheSavingsUsd,
       });
+      this.core.remote?.calls.committed(key);
+      return stored;
     } finally {
       if (reserved) this.core.budget.settle(estimate.costUsd, paid);
     }
+  }
+
+  /** The call as a job for the workers; the budget is reserved when it is queued. */
+  private sendToWorkers(key: ItemKey, request: LlmRequest, options: LlmCallOptions, estimateUsd: number, onReserved: () => void) {
+    const remote = this.core.remote!;
+    this.core.budget.reserve(estimateUsd);
+    onReserved();
+    return remote.calls.call({ service: remote.service, request, requestKey: key }, options.signal);
   }
 
   private payBatch(key: ItemKey, request: LlmRequest, sample: number): Promise<StoredResponse> {

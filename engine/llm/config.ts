@@ -45,7 +45,11 @@ export const LlmConfigSchema = z.strictObject({
    * anthropic-version header. The SDK's default, 2026-10-21, rejects temperature/top_p/top_k; '2023-06-01' accepts them.
    */
   anthropic_version: z.enum(['2023-06-01', '2026-10-21']).optional(),
-  max_concurrency: z.number().int().positive().default(16),
+  /**
+   * A fixed limit on calls in flight. Unset: the limit follows the pace times the observed latency (16 until both
+   * are known, and for a server that reports no rate limit and has none configured).
+   */
+  max_concurrency: z.number().int().positive().optional(),
   /**
    * Ceilings. When unset, the pool starts at a conservative rate and adopts the limits the provider reports in its
    * rate-limit headers; when set, headers can only lower them.

@@ -3,9 +3,10 @@
  * intents. Every write is its own small transaction so a kill -9 loses at most the calls in flight.
  */
 import { hostname } from 'node:os';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import type { Store } from '../../cache/store.js';
-import { canonicalJson, sha256, type Digest, type ItemKey, type Json } from '../json.js';
+import { canonicalJson, isJsonObject, sha256, type Digest, type ItemKey, type Json } from '../json.js';
 import type { ProviderReply } from './provider.js';
 import { prefixDigestOf } from './request-key.js';
 import type { CallMode, LlmRequest, LlmResponse, LlmSpend, LlmUsage, ProviderName } from './types.js';
@@ -36,6 +37,10 @@ CREATE TABLE IF NOT EXISTS llm_responses (
   created INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS llm_responses_prefix ON llm_responses (prefix_digest);
+CREATE TABLE IF NOT EXISTS llm_texts (
+  id INTEGER PRIMARY KEY,
+  text TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS llm_leases (
   request_key TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
@@ -120,8 +125,19 @@ export type ClaimResult = 'cached' | 'claimed' | 'held';
 /** Owners alive in this process: a lease row naming our pid but an owner not in this set is left from a closed service. */
 const liveOwners = new Set<string>();
 
+/** A system prompt at least this long is stored once in llm_texts and referenced from requests. */
+const SHARED_TEXT_MIN = 16;
+/** Known text ids kept in memory (the few-shot pools are small; the bound covers recipes whose turns differ). */
+const TEXT_ID_MEMO = 20_000;
+
+/** raw_json holds deflated canonical JSON (older caches: the JSON text). */
+export function rawJsonText(stored: string | Buffer): string {
+  return typeof stored === 'string' ? stored : inflateRawSync(stored).toString('utf8');
+}
+
 export class LlmStore {
   readonly owner: string;
+  private readonly textIds = new Map<string, number>();
   private readonly host = hostname();
 
   constructor(
@@ -216,6 +232,7 @@ export class LlmStore {
     const rawJson = canonicalJson(record.raw);
     const digest = sha256(rawJson);
     this.store.transaction(() => {
+      const requestJson = this.compactRequest(record.requestJson);
       this.sql(
         `INSERT OR IGNORE INTO llm_responses (request_key, provider, request_model, sample, prefix_digest, request_json,
            raw_json, response_digest, text, stop_reason, input_tokens, output_tokens, cache_read_tokens,
@@ -228,8 +245,8 @@ export class LlmStore {
         record.requestModel,
         record.sample,
         record.prefixDigest,
-        record.requestJson,
-        rawJson,
+        requestJson,
+        deflateRawSync(rawJson),
         digest,
         record.text,
         record.stopReason,
@@ -250,6 +267,52 @@ export class LlmStore {
       this.sql('DELETE FROM llm_batch_items WHERE request_key = ?').run(record.key);
     });
     return digest;
+  }
+
+  /**
+   * The request as stored for audit, with what many requests share kept once in llm_texts: the system prompt
+   * (referenced as {"$text": id}) and every turn but the last (messages become {"$turns": [ids], "last": message}).
+   * A SynCSE request's exemplars are drawn from a small pool, so most of each body is text the cache already has.
+   */
+  private compactRequest(requestJson: string): string {
+    const request = JSON.parse(requestJson) as Record<string, Json>;
+    if (typeof request.system === 'string' && request.system.length >= SHARED_TEXT_MIN) request.system = { $text: this.textId(request.system) };
+    const messages = request.messages;
+    if (Array.isArray(messages) && messages.length > 1) {
+      request.messages = { $turns: messages.slice(0, -1).map((m) => this.textId(canonicalJson(m))), last: messages[messages.length - 1]! };
+    }
+    return JSON.stringify(request);
+  }
+
+  private textId(text: string): number {
+    const known = this.textIds.get(text);
+    if (known !== undefined) return known;
+    this.sql('INSERT OR IGNORE INTO llm_texts (text) VALUES (?)').run(text);
+    const id = (this.sql('SELECT id FROM llm_texts WHERE text = ?').get(text) as { id: number }).id;
+    if (this.textIds.size >= TEXT_ID_MEMO) this.textIds.clear();
+    this.textIds.set(text, id);
+    return id;
+  }
+
+  /** The stored request of a key, exactly as it was sent (shared texts put back), for audit. */
+  storedRequest(key: ItemKey): LlmRequest | undefined {
+    const row = this.sql('SELECT request_json FROM llm_responses WHERE request_key = ?').get(key) as { request_json: string } | undefined;
+    if (row === undefined) return undefined;
+    const textOf = (id: number) => (this.sql('SELECT text FROM llm_texts WHERE id = ?').get(id) as { text: string }).text;
+    const request = JSON.parse(row.request_json) as Record<string, Json>;
+    const system = request.system;
+    if (isJsonObject(system) && typeof system.$text === 'number') request.system = textOf(system.$text);
+    const messages = request.messages;
+    if (isJsonObject(messages) && Array.isArray(messages.$turns)) {
+      request.messages = [...messages.$turns.map((id) => JSON.parse(textOf(id as number)) as Json), messages.last!];
+    }
+    return request as unknown as LlmRequest;
+  }
+
+  /** The provider's response body as it was received. */
+  storedRaw(key: ItemKey): Json | undefined {
+    const row = this.sql('SELECT raw_json FROM llm_responses WHERE request_key = ?').get(key) as { raw_json: string | Buffer } | undefined;
+    return row === undefined ? undefined : (JSON.parse(rawJsonText(row.raw_json)) as Json);
   }
 
   /** Mean output tokens of cached answers to requests with the same prefix (model, system, few-shot turns). */

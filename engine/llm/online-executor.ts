@@ -70,7 +70,7 @@ export async function callOnline(
       const { usage } = reply;
       slot.settleTokens(usage.input_tokens + usage.cache_creation_input_tokens + (provider.tokenLimitCountsOutput ? usage.output_tokens : 0));
       slot.release();
-      pool.onSuccess(reply.limits);
+      pool.onSuccess(reply.limits, latencyMs);
       return { reply, latencyMs, attempts: attempt };
     } catch (error) {
       slot.release();

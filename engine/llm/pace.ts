@@ -1,5 +1,6 @@
 /** The pace requests start at, and what `plan` expects a number of requests to take at it. */
 import type { LlmConfig } from './config.js';
+import { DEFAULT_IN_FLIGHT } from './request-pool.js';
 
 /** Anthropic's entry tier: where the pace starts before the first rate-limit headers arrive. */
 export const ANTHROPIC_INITIAL_RPM = 50;
@@ -21,7 +22,8 @@ export function estimateLlmTime(config: LlmConfig, requests: number, inputTokens
   const byRequests = rpm === undefined ? 0 : (requests / rpm) * 60_000;
   const byTokens = tpm === undefined ? 0 : (tokens / tpm) * 60_000;
   if (rpm === undefined && tpm === undefined) {
-    return { ms: undefined, why: `no rate limit is set: as fast as the server answers ${config.max_concurrency} requests at once (llm.max_concurrency)` };
+    const inFlight = config.max_concurrency === undefined ? `${DEFAULT_IN_FLIGHT} requests at once (growing with the observed latency once a rate limit is known; llm.max_concurrency fixes it)` : `${config.max_concurrency} requests at once (llm.max_concurrency)`;
+    return { ms: undefined, why: `no rate limit is set: as fast as the server answers ${inFlight}` };
   }
   const binding = byTokens > byRequests ? `${tpm} tokens/min` : `${rpm} requests/min`;
   const source =

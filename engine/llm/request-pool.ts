@@ -1,11 +1,14 @@
 /**
  * Admission control for one provider+model: a concurrency limit, requests paced evenly to a per-minute rate, a
  * tokens-per-minute bucket, and a pool-wide pause. A 429/529 pauses every caller and lowers the pace (to 70%, or to
- * the rate that got through since the previous 429 when lower); successes raise it back. Limits reported in response headers replace the configured ones (which act as ceilings).
+ * the rate that got through since the previous 429 when lower); successes raise it back. Limits reported in response
+ * headers replace the configured ones (which act as ceilings). Unless a fixed limit is set, the calls in flight follow
+ * the pace times the observed latency.
  */
 
 export interface RequestPoolOptions {
-  maxConcurrency: number;
+  /** A fixed limit on calls in flight; undefined = sized from the pace and the observed latency. */
+  maxConcurrency?: number;
   /** Ceiling set by the user; undefined = follow the provider's headers. */
   requestsPerMinute?: number;
   tokensPerMinute?: number;
@@ -21,6 +24,10 @@ export interface PoolStats {
   effectiveRequestsPerMinute: number | undefined;
   /** Why requests go at this pace, for the progress line ("50 req/min: the provider sent no rate-limit headers…"). */
   paceReason: string;
+  /** The limit on calls in flight now. */
+  inFlightLimit: number;
+  /** Smoothed latency of successful calls, ms. */
+  latencyMs: number | undefined;
 }
 
 interface Waiter {
@@ -44,6 +51,31 @@ const DECREASE_FACTOR = 0.7;
 const RECOVERY_PER_SUCCESS = 1.01;
 const MIN_PACE_RPM = 1;
 const CATCH_UP_MS = 100;
+/** In flight when no limit is set and the pace or the latency is not known yet (and for an unpaced server). */
+export const DEFAULT_IN_FLIGHT = 16;
+/** Sized in flight: rate × latency with this margin (latency varies), plus a few, up to MAX_SIZED_IN_FLIGHT. */
+const IN_FLIGHT_MARGIN = 1.25;
+const IN_FLIGHT_EXTRA = 4;
+const MAX_SIZED_IN_FLIGHT = 4096;
+/** Weight of a new latency sample in the moving average. */
+const LATENCY_WEIGHT = 0.05;
+/**
+ * The smallest recent latency forgets slowly (grows by this factor per success) so that it follows a provider that
+ * became slower. The limit uses at most twice it: latency measured by a busy client includes its own queueing, and
+ * sizing from that alone would let calls in flight feed on themselves up to the cap.
+ */
+const MIN_LATENCY_DRIFT = 1.002;
+const MIN_LATENCY_FACTOR = 2;
+
+/**
+ * Calls in flight for a pace and a latency (Little's law: in flight = rate × time in the system), so the pace, not a
+ * fixed number of slots, is what limits a run against a provider whose answers are slow.
+ */
+export function sizedInFlight(requestsPerMinute: number | undefined, latencyMs: number | undefined): number {
+  if (requestsPerMinute === undefined || latencyMs === undefined) return DEFAULT_IN_FLIGHT;
+  const needed = Math.ceil((requestsPerMinute / 60_000) * latencyMs * IN_FLIGHT_MARGIN) + IN_FLIGHT_EXTRA;
+  return Math.min(MAX_SIZED_IN_FLIGHT, Math.max(DEFAULT_IN_FLIGHT, needed));
+}
 
 export class RequestPool {
   private active = 0;
@@ -59,7 +91,9 @@ export class RequestPool {
   private bucket: number;
   private bucketAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  private readonly stats: Omit<PoolStats, 'paceReason'> = { granted: 0, rateLimited: 0, pausedMs: 0, effectiveRequestsPerMinute: undefined };
+  private latencyMs: number | undefined;
+  private minLatencyMs: number | undefined;
+  private readonly stats = { granted: 0, rateLimited: 0, pausedMs: 0 };
 
   constructor(private readonly options: RequestPoolOptions) {
     this.bucket = this.tokensPerMinute() ?? 0;
@@ -109,8 +143,12 @@ export class RequestPool {
     this.pump();
   }
 
-  onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined): void {
+  onSuccess(limits: { requestsPerMinute?: number; tokensPerMinute?: number } | undefined, latencyMs?: number): void {
     this.adoptLimits(limits);
+    if (latencyMs !== undefined) {
+      this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + LATENCY_WEIGHT * (latencyMs - this.latencyMs);
+      this.minLatencyMs = this.minLatencyMs === undefined ? latencyMs : Math.min(latencyMs, this.minLatencyMs * MIN_LATENCY_DRIFT);
+    }
     this.successesSinceDecrease++;
     if (this.pace !== undefined) {
       this.pace *= RECOVERY_PER_SUCCESS;
@@ -126,18 +164,24 @@ export class RequestPool {
   }
 
   snapshot(): PoolStats {
-    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute(), paceReason: this.paceReason() };
+    return { ...this.stats, effectiveRequestsPerMinute: this.requestsPerMinute(), paceReason: this.paceReason(), inFlightLimit: this.inFlightLimit(), latencyMs: this.latencyMs };
   }
 
   private paceReason(): string {
     const rpm = this.requestsPerMinute();
-    if (rpm === undefined) return `unpaced: up to ${this.options.maxConcurrency} requests at once (llm.max_concurrency)`;
+    if (rpm === undefined) return `unpaced: up to ${this.inFlightLimit()} requests at once${this.options.maxConcurrency === undefined ? '' : ' (llm.max_concurrency)'}`;
     const shown = `${Math.round(rpm)} req/min`;
     const ceiling = this.ceilingRequestsPerMinute();
     if (this.pace !== undefined && (ceiling === undefined || this.pace < ceiling)) return `${shown}: slowed down after ${this.stats.rateLimited} rate-limit answer(s) (429/529); it speeds up again as requests succeed`;
     if (this.options.requestsPerMinute !== undefined && rpm >= this.options.requestsPerMinute) return `${shown}: llm.requests_per_minute`;
     if (this.headerRpm !== undefined) return `${shown}: the limit in the provider's rate-limit headers`;
     return `${shown}: the provider sent no rate-limit headers; set llm.requests_per_minute to go faster`;
+  }
+
+  inFlightLimit(): number {
+    if (this.options.maxConcurrency !== undefined) return this.options.maxConcurrency;
+    const latency = this.latencyMs === undefined || this.minLatencyMs === undefined ? undefined : Math.min(this.latencyMs, MIN_LATENCY_FACTOR * this.minLatencyMs);
+    return sizedInFlight(this.requestsPerMinute(), latency);
   }
 
   close(): void {
@@ -171,7 +215,7 @@ export class RequestPool {
 
   private pump(): void {
     if (this.timer !== undefined) return;
-    while (this.queue.length > 0 && this.active < this.options.maxConcurrency) {
+    while (this.queue.length > 0 && this.active < this.inFlightLimit()) {
       const now = Date.now();
       const waitMs = this.waitBeforeNext(now, this.queue[0]!.tokens);
       if (waitMs > 0) {

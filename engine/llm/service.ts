@@ -19,6 +19,7 @@ import type { RetryNotice } from './online-executor.js';
 import type { CallMode, LlmClient, LlmSpend } from './types.js';
 import type { LlmProgress } from '../events.js';
 import type { ItemKey } from '../json.js';
+import type { RemoteLlm } from '../workers/remote-calls.js';
 
 export { LlmConfigSchema, llmConfigProblem, llmServiceKey, type LlmConfig } from './config.js';
 export { readLlmSpend } from './llm-store.js';
@@ -49,6 +50,8 @@ export interface CreateLlmServiceOptions {
   env: NodeJS.ProcessEnv;
   budgetUsd?: number;
   log: Logger;
+  /** With --redis: online calls are sent by `synthcse worker` processes. */
+  remote?: RemoteLlm;
   /** Lease timing; tests shorten them. */
   leasePollMs?: number;
   leaseStaleMs?: number;
@@ -126,6 +129,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
           },
         });
 
+  if (opts.remote !== undefined && config.provider === 'local') log.warn('--redis is ignored for the local provider: its model runs in this process (workers send calls to HTTP providers).');
   const core: LlmCore = {
     providerName: config.provider,
     endpoint: effectiveBaseUrl(config, env),
@@ -139,7 +143,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       if (pool === undefined) {
         const anthropic = config.provider === 'anthropic';
         pool = new RequestPool({
-          maxConcurrency: config.max_concurrency,
+          ...(config.max_concurrency === undefined ? {} : { maxConcurrency: config.max_concurrency }),
           ...(config.requests_per_minute === undefined ? {} : { requestsPerMinute: config.requests_per_minute }),
           ...(config.tokens_per_minute === undefined ? {} : { tokensPerMinute: config.tokens_per_minute }),
           ...(anthropic ? { initialRequestsPerMinute: ANTHROPIC_INITIAL_RPM, initialTokensPerMinute: ANTHROPIC_INITIAL_TPM } : {}),
@@ -154,13 +158,30 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
     leasePollMs: opts.leasePollMs ?? 250,
     batchReservations,
     // A local model has no endpoint to check.
-    preflight: () => (preflight ??= provider.probe ? checkEndpoint(provider.probe(), redact) : Promise.resolve()),
+    // With workers, each worker calls its own endpoint with its own key: there is nothing to check here.
+    preflight: () => (preflight ??= provider.probe && opts.remote === undefined ? checkEndpoint(provider.probe(), redact) : Promise.resolve()),
     onRetry: (nodeId, retry) => {
       core.tally.retries++;
       showRetry(nodeId, retry);
     },
     tally: { sent: 0, reused: 0, inputTokens: 0, outputTokens: 0, retries: 0, errors: 0 },
     nodeSpend: new Map(),
+    // A local model runs in this process; workers send calls to HTTP providers only.
+    ...(opts.remote === undefined || config.provider === 'local'
+      ? {}
+      : {
+          remote: {
+            calls: opts.remote,
+            service: {
+              provider: config.provider,
+              baseUrl: effectiveBaseUrl(config, env),
+              apiKeyEnv: config.api_key_env ?? null,
+              anthropicVersion: config.anthropic_version ?? null,
+              requestsPerMinute: config.requests_per_minute ?? null,
+              policy,
+            },
+          },
+        }),
   };
   const showRetry = retryReporter(log);
 
@@ -187,6 +208,7 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
       await batch?.close();
       await provider.close?.();
       for (const pool of pools.values()) pool.close();
+      await opts.remote?.close();
       store.close();
     },
   };

@@ -8,8 +8,8 @@ import type { LlmClient, LlmRequest, LlmResponse } from '../../engine/llm/types.
 
 /** Operational settings of LLM nodes: never part of the key (the same requests give the same answers either way). */
 export const LlmNodeOptions = z.strictObject({
-  /** Items in flight at once in online mode. */
-  concurrency: z.number().int().min(1).max(1024).default(8),
+  /** Items in flight at once in online mode; unset: as many as the LLM service admits (its in-flight limit). */
+  concurrency: z.number().int().min(1).max(4096).optional(),
   /** online: one call at a time per item; batch: requests are collected and sent through the provider's batch API. */
   mode: z.enum(['online', 'batch']).default('online'),
 });
@@ -24,8 +24,11 @@ export const resampleParam = z.number().int().min(1).max(5).optional();
 
 /** mapItems concurrency: in batch mode every item is started so the batch executor can collect all requests. */
 export function itemConcurrency(options: LlmNodeOptions, items: number): number {
-  return options.mode === 'batch' ? Math.max(1, items) : options.concurrency;
+  return options.mode === 'batch' ? Math.max(1, items) : (options.concurrency ?? FOLLOW_SERVICE_ITEMS);
 }
+
+/** Items started when the node sets no concurrency: enough that the service's in-flight limit is what binds. */
+const FOLLOW_SERVICE_ITEMS = 1024;
 
 /** One request of an item, as it appears in the item key: the exact request body and its sample index. */
 export interface PlannedCall {

@@ -58,7 +58,8 @@ export function resampled<I>(item: I, attempt: number): I {
 }
 
 export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeContext<LlmNodeOptions>): Promise<ItemMapResult<R>> {
-  validateRequests(job.llm, job.items.flatMap((i) => job.calls(i).map((c) => c.request)), job.param ?? []);
+  // A generator: the requests are built one at a time, never all held at once.
+  validateRequests(job.llm, requestsOf(job), job.param ?? []);
   const lastFailure = new Map<number, { reason: string; answer: string | null }>();
   const result = await ctx.mapItems(job.items, {
     namespace: job.namespace,
@@ -125,6 +126,10 @@ export function llmJobReport(stats: NodeStats): ReportSection[] {
     });
   }
   return sections;
+}
+
+function* requestsOf<I, R extends Json>(job: LlmJob<I, R>): Generator<PlannedCall['request']> {
+  for (const item of job.items) for (const call of job.calls(item)) yield call.request;
 }
 
 export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: AbortSignal = new AbortController().signal): Promise<NodeEstimate> {

@@ -43,6 +43,8 @@ export interface MockFaults {
   reportedTokensPerMinute: number;
   /** Whether answers carry rate-limit headers at all. */
   reportRateHeaders: boolean;
+  /** At most this many messages/chat requests are served at a time; the others wait (a GPU server's slots). */
+  serveConcurrency: number | undefined;
 }
 
 export interface MockServerOptions extends Partial<MockFaults> {
@@ -107,6 +109,7 @@ const DEFAULT_FAULTS: MockFaults = {
   reportedRequestsPerMinute: undefined,
   reportedTokensPerMinute: 2_000_000,
   reportRateHeaders: true,
+  serveConcurrency: undefined,
 };
 
 export async function startMockLlmServer(options: MockServerOptions = {}): Promise<MockLlmServer> {
@@ -131,6 +134,8 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
   let bucket = faults.requestsPerSecond ?? 0;
   let bucketAt = Date.now();
   let concurrent = 0;
+  let serving = 0;
+  const slotWaiters: (() => void)[] = [];
   let url = '';
 
   function roll(kind: string, digest: string, attempt: number): number {
@@ -237,6 +242,14 @@ export async function startMockLlmServer(options: MockServerOptions = {}): Promi
     const attempt = (stats.received.get(digest) ?? 0) + 1;
     stats.received.set(digest, attempt);
     if (stats.succeeded.has(digest)) stats.resentAfterSuccess++;
+    if (faults.serveConcurrency !== undefined) {
+      while (serving >= faults.serveConcurrency) await new Promise<void>((wake) => slotWaiters.push(wake));
+      serving++;
+      res.once('close', () => {
+        serving--;
+        slotWaiters.shift()?.();
+      });
+    }
     concurrent++;
     stats.maxConcurrent = Math.max(stats.maxConcurrent, concurrent);
     try {

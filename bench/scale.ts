@@ -1,0 +1,238 @@
+/**
+ * Scale benchmark (`npm run bench:scale [-- --sizes 10000,50000 --plan-sizes 100000 --workers 1,2,4]`): the syncse-partial annotate
+ * stage (load → annotate, two calls per premise) against a loopback Anthropic-compatible endpoint that answers at
+ * once. For each size: `plan` on an empty cache, then a first run as a CLI process (wall time and peak RSS from
+ * /usr/bin/time), cache bytes per call. With --workers: the same run through `synthcse worker` processes on a
+ * loopback redis-server, each worker bound to its own endpoint that serves at most 20 requests at a time with 500 ms
+ * latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMockLlmServer, type MockLlmServer } from '../test/support/mock-llm-server.js';
+import { startRedis } from '../test/support/redis-server.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../..');
+const cli = join(repoRoot, 'bin', 'synthcse.js');
+const prompts = join(repoRoot, 'pipelines', 'prompts', 'syncse', 'v1');
+
+const SUBJECTS = ['A man', 'Two women', 'A child', 'An old dog', 'Three musicians', 'A cyclist', 'The chef', 'A girl in red'];
+const VERBS = ['is walking along', 'is sitting near', 'looks at', 'is painting', 'runs past', 'is cleaning', 'waits beside'];
+const OBJECTS = ['the river', 'a busy market', 'an empty stage', 'the blue car', 'a wooden fence', 'the city fountain'];
+
+/** Distinct, sentence-like premises (deterministic). */
+function premisesText(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    lines.push(`${SUBJECTS[i % SUBJECTS.length]} ${VERBS[(i >> 3) % VERBS.length]} ${OBJECTS[(i >> 5) % OBJECTS.length]} at hour ${i}.`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function pipelineYaml(premisesFile: string, concurrency: number): string {
+  return [
+    'name: scale',
+    'llm:',
+    '  provider: anthropic',
+    '  model: claude-haiku-4-5',
+    "  anthropic_version: '2023-06-01'",
+    'nodes:',
+    '  premises:',
+    '    type: load',
+    '    with:',
+    `      path: ${premisesFile}`,
+    '  annotate:',
+    '    type: annotate',
+    '    inputs:',
+    '      sentences: premises.sentences',
+    '    with:',
+    '      recipe: syncse',
+    `      positive: ${join(prompts, 'positive.yaml')}`,
+    `      negative: ${join(prompts, 'negative.yaml')}`,
+    '      shots: 5',
+    '      temperature: null',
+    '      top_p_positive: 0.9',
+    '      top_p_negative: 0.95',
+    `      concurrency: ${concurrency}`,
+    '',
+  ].join('\n');
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+function cliEnv(baseUrl: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ANTHROPIC_API_KEY: 'bench-key', ANTHROPIC_BASE_URL: baseUrl };
+  delete env.NODE_EXTRA_CA_CERTS; // adds ~85 ms to every node start here
+  return env;
+}
+
+/** Runs the CLI under /usr/bin/time: wall seconds and peak RSS (MB) of the process. */
+async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
+  const started = performance.now();
+  // SYNTHCSE_BENCH_CPU_PROF=DIR: a CPU profile of each CLI process (node --cpu-prof) in DIR.
+  const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`synthcse ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`);
+  const rss = /maxrss_kb=(\d+)/.exec(stderr);
+  return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout };
+}
+
+interface SizeFigures {
+  premises: number;
+  calls: number;
+  plan_s: number;
+  first_run_s: number;
+  peak_rss_mb: number;
+  calls_per_s: number;
+  cache_bytes_per_call: number;
+}
+
+async function measureSize(n: number, server: MockLlmServer, concurrency: number): Promise<SizeFigures> {
+  const dir = mkdtempSync(join(tmpdir(), `synthcse-scale-${n}-`));
+  try {
+    const premises = join(dir, 'premises.txt');
+    writeFileSync(premises, premisesText(n));
+    const file = join(dir, 'scale.yaml');
+    writeFileSync(file, pipelineYaml(premises, concurrency));
+    const cache = join(dir, 'cache');
+    const env = cliEnv(server.url);
+    const plan = await timedCli(['plan', file, '--cache', cache], env);
+    const before = server.stats.byRoute['POST /v1/messages'] ?? 0;
+    const run = await timedCli(['run', file, '--cache', cache, '--only', 'annotate'], env);
+    const calls = (server.stats.byRoute['POST /v1/messages'] ?? 0) - before;
+    if (calls !== 2 * n) throw new Error(`expected ${2 * n} calls, the endpoint received ${calls}`);
+    return {
+      premises: n,
+      calls,
+      plan_s: round(plan.seconds, 2),
+      first_run_s: round(run.seconds, 2),
+      peak_rss_mb: Math.round(run.peakRssMb),
+      calls_per_s: Math.round(calls / run.seconds),
+      cache_bytes_per_call: Math.round(dirBytes(cache) / calls),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `plan` alone on an empty cache (no run): how long before it answers at a size too large to run here. */
+async function measurePlan(n: number, server: MockLlmServer): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), `synthcse-plan-${n}-`));
+  try {
+    const premises = join(dir, 'premises.txt');
+    writeFileSync(premises, premisesText(n));
+    const file = join(dir, 'scale.yaml');
+    writeFileSync(file, pipelineYaml(premises, 256));
+    const plan = await timedCli(['plan', file, '--cache', join(dir, 'cache')], cliEnv(server.url));
+    return round(plan.seconds, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureWorkers(n: number, workerCounts: number[]): Promise<Record<number, number>> {
+  const redis = await startRedis();
+  const perWorker: Record<number, number> = {};
+  try {
+    for (const count of workerCounts) {
+      const servers = await Promise.all(Array.from({ length: count }, () => startMockLlmServer({ latencyMs: 500, serveConcurrency: 20 })));
+      const dir = mkdtempSync(join(tmpdir(), `synthcse-workers-${count}-`));
+      const workers: ChildProcess[] = [];
+      try {
+        const premises = join(dir, 'premises.txt');
+        writeFileSync(premises, premisesText(n));
+        const file = join(dir, 'scale.yaml');
+        writeFileSync(file, pipelineYaml(premises, 256));
+        for (const s of servers) {
+          workers.push(spawn(process.execPath, [cli, 'worker', '--redis', redis.url, '--concurrency', '20', '--base-url', s.url], { env: cliEnv(s.url), stdio: 'ignore' }));
+        }
+        const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(servers[0]!.url));
+        perWorker[count] = Math.round((2 * n) / run.seconds);
+      } finally {
+        for (const w of workers) w.kill('SIGTERM');
+        await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((d) => w.on('exit', d)) : undefined)));
+        await Promise.all(servers.map((s) => s.close()));
+        rmSync(dir, { recursive: true, force: true });
+      }
+      spawnSync(redis.cli, ['-p', String(redis.port), 'FLUSHALL']);
+    }
+  } finally {
+    await redis.stop();
+  }
+  return perWorker;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function listArg(name: string, fallback: number[]): number[] {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  return process.argv[i + 1]!.split(',').filter(Boolean).map(Number);
+}
+
+async function main(): Promise<void> {
+  const sizes = listArg('--sizes', [10_000]);
+  const workerCounts = listArg('--workers', []);
+  const concurrency = listArg('--concurrency', [256])[0]!;
+  // Rate-limit headers far above what one machine can send: the client paces by them, not by its entry-tier default.
+  const server = await startMockLlmServer({ latencyMs: 0, reportedRequestsPerMinute: 10_000_000, reportedTokensPerMinute: 10_000_000_000 });
+  const results: SizeFigures[] = [];
+  const planOnly: Record<number, number> = {};
+  try {
+    for (const n of sizes) {
+      const figures = await measureSize(n, server, concurrency);
+      process.stdout.write(JSON.stringify(figures) + '\n');
+      results.push(figures);
+    }
+    for (const n of listArg('--plan-sizes', [])) {
+      planOnly[n] = await measurePlan(n, server);
+      process.stdout.write(JSON.stringify({ premises: n, plan_only_s: planOnly[n] }) + '\n');
+    }
+  } finally {
+    await server.close();
+  }
+  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [800])[0]!, workerCounts) : {};
+  if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: workerRates }) + '\n');
+  const at = (n: number) => results.find((r) => r.premises === n);
+  const largest = results[results.length - 1];
+  const summary = {
+    sizes: results.map((r) => r.premises),
+    first_run_s_10k: at(10_000)?.first_run_s ?? null,
+    peak_rss_mb_10k: at(10_000)?.peak_rss_mb ?? null,
+    first_run_s_50k: at(50_000)?.first_run_s ?? null,
+    peak_rss_mb_50k: at(50_000)?.peak_rss_mb ?? null,
+    first_run_s_100k: at(100_000)?.first_run_s ?? null,
+    peak_rss_mb_100k: at(100_000)?.peak_rss_mb ?? null,
+    plan_s_100k: at(100_000)?.plan_s ?? planOnly[100_000] ?? null,
+    plan_s_largest: largest?.plan_s ?? null,
+    cache_bytes_per_call: largest?.cache_bytes_per_call ?? null,
+    engine_calls_per_s: largest?.calls_per_s ?? null,
+    worker_calls_per_s_1: workerRates[1] ?? null,
+    worker_speedup_4: workerRates[1] !== undefined && workerRates[4] !== undefined ? round(workerRates[4] / workerRates[1], 2) : null,
+  };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
