@@ -107,13 +107,16 @@ type Ctx = NodeContext<LlmNodeOptions>;
 
 interface SentenceItem {
   text: string;
+  /** The calls' sample index; a re-sample round moves it (resampled()), so the answers are drawn anew. */
   sample: number;
+  /** The sample index the requests are built for (SynCSE's exemplar draw): the same in every re-sample round. */
+  draw: number;
 }
 
 function sentenceItems(rows: readonly Row[], samples: number): SentenceItem[] {
   const texts = textsOf(rows, 'text', 'sentences');
   const items: SentenceItem[] = [];
-  for (const text of texts) for (let sample = 0; sample < samples; sample++) items.push({ text, sample });
+  for (const text of texts) for (let sample = 0; sample < samples; sample++) items.push({ text, sample, draw: sample });
   return items;
 }
 
@@ -131,8 +134,8 @@ function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: 
   // Requests are built when asked for (they are seeded per item, so every build is the same): holding them all
   // from the start would cost a few KB per premise for the whole run.
   const build = (item: SentenceItem) => {
-    const positive = buildSyncseRequest(pos, item.text, item.sample, { ...base, top_p: p.top_p_positive ?? undefined });
-    const negative = buildSyncseRequest(neg, item.text, item.sample, { ...base, top_p: p.top_p_negative ?? undefined });
+    const positive = buildSyncseRequest(pos, item.text, item.draw, { ...base, top_p: p.top_p_positive ?? undefined });
+    const negative = buildSyncseRequest(neg, item.text, item.draw, { ...base, top_p: p.top_p_negative ?? undefined });
     return {
       calls: [
         { request: positive.request, sample: item.sample },

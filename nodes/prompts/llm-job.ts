@@ -40,11 +40,16 @@ const ANSWER_CHARS = 400;
 export const RESAMPLE_STRIDE = 1_000_000;
 
 /**
- * The item with every planned call ({request, sample}) in it moved to the re-sample round `attempt`: same requests,
- * new sample indices, so new answers (and new item keys).
+ * The item moved to the re-sample round `attempt`: same requests, new sample indices, so new answers (and new item
+ * keys). The indices moved are those of every planned call ({request, sample}) in the item and, for an item that
+ * builds its calls on demand (SynCSE, MultiCSR), the item's own `sample`, which it gives its calls.
  */
 export function resampled<I>(item: I, attempt: number): I {
   if (attempt === 0) return item;
+  const own = item as { sample?: unknown };
+  if (own !== null && typeof own === 'object' && !Array.isArray(own) && typeof own.sample === 'number') {
+    item = { ...own, sample: own.sample + attempt * RESAMPLE_STRIDE } as I;
+  }
   const shift = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(shift);
     if (value === null || typeof value !== 'object') return value;
