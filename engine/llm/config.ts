@@ -93,8 +93,7 @@ export function llmServiceKey(config: LlmConfig, env: NodeJS.ProcessEnv): LlmSer
 
 /** The environment variable holding the API key for this configuration. */
 export function apiKeyEnvName(config: LlmConfig): string | undefined {
-  if (config.api_key_env !== undefined) return config.api_key_env;
-  return config.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined;
+  return apiKeyEnvFor(config.provider, config.api_key_env);
 }
 
 export interface ConfigProblemContext {
@@ -142,4 +141,14 @@ function localWayForward(context: ConfigProblemContext): string {
 
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
+}
+
+/** The environment variable an API key is read from: the configured one, else the provider's usual one. */
+export function apiKeyEnvFor(provider: string, configured: string | undefined | null): string | undefined {
+  return configured ?? (provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined);
+}
+
+/** An environment value, undefined when it is unset, empty or blank. */
+export function envValue(value: string | undefined): string | undefined {
+  return nonEmpty(value) ? value : undefined;
 }

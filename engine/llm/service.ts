@@ -3,7 +3,7 @@ import type { Store } from '../../cache/store.js';
 import type { Logger } from '../node-type.js';
 import { BatchExecutor } from './batch-executor.js';
 import { ServiceClient, type LlmCore } from './client.js';
-import { apiKeyEnvName, effectiveBaseUrl, type LlmConfig } from './config.js';
+import { apiKeyEnvName, effectiveBaseUrl, envValue, type LlmConfig } from './config.js';
 import { Budget } from './budget.js';
 import { ANTHROPIC_INITIAL_RPM, ANTHROPIC_INITIAL_TPM } from './pace.js';
 import { LlmStore, type StoredResponse } from './llm-store.js';
@@ -11,7 +11,7 @@ import { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { LocalProvider } from './providers/local.js';
-import { OpenAiCompatibleProvider } from './providers/openai-compatible.js';
+import { httpProvider } from './providers/http.js';
 import { checkEndpoint } from './preflight.js';
 import { makeRedactor } from './redact.js';
 import { RequestPool, type PoolStats } from './request-pool.js';
@@ -62,8 +62,8 @@ const HEARTBEAT_MS = 5_000;
 export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
   const { config, env, log } = opts;
   const keyEnv = apiKeyEnvName(config);
-  const apiKey = keyEnv === undefined ? undefined : nonEmpty(env[keyEnv]);
-  const redact = makeRedactor([apiKey, nonEmpty(env.ANTHROPIC_AUTH_TOKEN)]);
+  const apiKey = keyEnv === undefined ? undefined : envValue(env[keyEnv]);
+  const redact = makeRedactor([apiKey, envValue(env.ANTHROPIC_AUTH_TOKEN)]);
   const store = new LlmStore(opts.store, opts.leaseStaleMs);
   const prices = new PriceTable(config.prices);
   if (config.provider !== 'local' && prices.priceOf(config.model) === undefined) {
@@ -72,28 +72,31 @@ export function createLlmService(opts: CreateLlmServiceOptions): LlmService {
 
   let provider: OnlineProvider;
   let batchProvider: AnthropicProvider | undefined;
-  if (config.provider === 'anthropic') {
-    batchProvider = new AnthropicProvider({
-      apiKey,
-      authToken: nonEmpty(env.ANTHROPIC_AUTH_TOKEN),
-      baseUrl: config.base_url ?? nonEmpty(env.ANTHROPIC_BASE_URL),
-      apiVersion: config.anthropic_version,
-      baseUrlSetting: config.base_url !== undefined ? 'llm.base_url' : nonEmpty(env.ANTHROPIC_BASE_URL) !== undefined ? 'ANTHROPIC_BASE_URL' : 'ANTHROPIC_BASE_URL (unset: the default https://api.anthropic.com)',
-      apiKeyEnv: keyEnv,
-    });
-    provider = batchProvider;
-  } else if (config.provider === 'local') {
+  if (config.provider === 'local') {
     provider = new LocalProvider({
       sequences: config.sequences,
       contextSize: config.context_size,
       ...(config.threads === undefined ? {} : { threads: config.threads }),
       ...(config.models_dir === undefined ? {} : { modelsDir: config.models_dir }),
-      ...(nonEmpty(env.HF_ENDPOINT) === undefined ? {} : { hfEndpoint: env.HF_ENDPOINT }),
+      ...(envValue(env.HF_ENDPOINT) === undefined ? {} : { hfEndpoint: env.HF_ENDPOINT }),
       log,
     });
   } else {
-    if (config.base_url === undefined) throw new Error('The openai-compatible provider needs llm.base_url.');
-    provider = new OpenAiCompatibleProvider({ baseUrl: config.base_url, apiKey, apiKeyEnv: keyEnv });
+    const anthropicBaseUrl = envValue(env.ANTHROPIC_BASE_URL);
+    const http = httpProvider(
+      {
+        provider: config.provider,
+        baseUrl: config.base_url ?? (config.provider === 'anthropic' ? anthropicBaseUrl : undefined),
+        apiKey,
+        apiKeyEnv: keyEnv,
+        authToken: envValue(env.ANTHROPIC_AUTH_TOKEN),
+        apiVersion: config.anthropic_version,
+        baseUrlSetting: config.base_url !== undefined ? 'llm.base_url' : anthropicBaseUrl !== undefined ? 'ANTHROPIC_BASE_URL' : 'ANTHROPIC_BASE_URL (unset: the default https://api.anthropic.com)',
+      },
+      () => new Error('The openai-compatible provider needs llm.base_url.'),
+    );
+    if (http instanceof AnthropicProvider) batchProvider = http;
+    provider = http;
   }
 
   const pools = new Map<string, RequestPool>();
@@ -235,6 +238,3 @@ function retryReporter(log: Logger): (nodeId: string, retry: RetryNotice) => voi
   };
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
-}

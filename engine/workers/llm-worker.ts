@@ -9,8 +9,8 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { callOnline } from '../llm/online-executor.js';
 import type { OnlineProvider } from '../llm/provider.js';
-import { AnthropicProvider } from '../llm/providers/anthropic.js';
-import { OpenAiCompatibleProvider } from '../llm/providers/openai-compatible.js';
+import { apiKeyEnvFor, envValue } from '../llm/config.js';
+import { httpProvider } from '../llm/providers/http.js';
 import { makeRedactor } from '../llm/redact.js';
 import { RequestPool } from '../llm/request-pool.js';
 import { LlmCallError } from '../llm/types.js';
@@ -51,18 +51,15 @@ export async function startLlmWorker(options: LlmWorkerOptions): Promise<LlmWork
     const id = JSON.stringify([service.provider, service.baseUrl, service.apiKeyEnv, service.anthropicVersion, service.requestsPerMinute]);
     let entry = providers.get(id);
     if (entry === undefined) {
-      const keyEnv = service.apiKeyEnv ?? (service.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined);
-      const apiKey = keyEnv === undefined ? undefined : nonEmpty(options.env[keyEnv]);
-      const authToken = nonEmpty(options.env.ANTHROPIC_AUTH_TOKEN);
-      const baseUrl = options.baseUrl ?? service.baseUrl ?? undefined;
-      let provider: OnlineProvider;
       if (service.provider === 'local') throw new LlmCallError('invalid-request', 'A local model runs in the coordinator; workers send calls to HTTP providers only.');
-      if (service.provider === 'anthropic') {
-        provider = new AnthropicProvider({ apiKey, authToken, baseUrl, apiVersion: service.anthropicVersion ?? undefined });
-      } else {
-        if (baseUrl === undefined) throw new LlmCallError('invalid-request', 'The openai-compatible provider needs a base URL (llm.base_url or worker --base-url).');
-        provider = new OpenAiCompatibleProvider({ baseUrl, apiKey });
-      }
+      const keyEnv = apiKeyEnvFor(service.provider, service.apiKeyEnv);
+      const apiKey = keyEnv === undefined ? undefined : envValue(options.env[keyEnv]);
+      const authToken = envValue(options.env.ANTHROPIC_AUTH_TOKEN);
+      const baseUrl = options.baseUrl ?? service.baseUrl ?? undefined;
+      const provider: OnlineProvider = httpProvider(
+        { provider: service.provider, baseUrl, apiKey, apiKeyEnv: keyEnv, authToken, apiVersion: service.anthropicVersion ?? undefined },
+        () => new LlmCallError('invalid-request', 'The openai-compatible provider needs a base URL (llm.base_url or worker --base-url).'),
+      );
       // Shared: the pace of this provider and key (its digest, never the key) at this endpoint.
       const paceKey = `synthcse:pace:${service.provider}:${createHash('sha256').update(`${baseUrl ?? ''}\0${apiKey ?? authToken ?? ''}`).digest('hex').slice(0, 24)}`;
       // Local admission: this worker's slots; with a shared pace the pool does not pace on its own.
@@ -116,6 +113,3 @@ export async function startLlmWorker(options: LlmWorkerOptions): Promise<LlmWork
   };
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
-}
