@@ -25,6 +25,7 @@ import {
   type LlmResponse,
   type LlmSpend,
   type ProviderName,
+  type RequestPlanner,
 } from './types.js';
 
 /** State shared by every client of one service. */
@@ -123,6 +124,21 @@ export class ServiceClient implements LlmClient {
     return total;
   }
 
+  planner(): RequestPlanner {
+    // A cache with no answer at all (a first plan) has none of these requests and no output lengths to average:
+    // no request needs its key or its prefix digest.
+    if (!this.core.store.hasAnyResponse()) return { isCached: () => false, cost: (request) => this.estimateOne(request, () => undefined) };
+    const means = new Map<string, number | undefined>();
+    const meanOutputTokens = (request: LlmRequest): number | undefined => {
+      const prefix = prefixDigestOf(request);
+      if (means.has(prefix)) return means.get(prefix);
+      const mean = this.core.store.meanOutputTokens(prefix);
+      if (means.size < PLANNER_MEANS) means.set(prefix, mean);
+      return mean;
+    };
+    return { isCached: (request, sample) => this.isCached(request, sample), cost: (request) => this.estimateOne(request, meanOutputTokens) };
+  }
+
   async complete(request: LlmRequest, options: LlmCallOptions): Promise<LlmResponse> {
     const problems = this.validate(request);
     if (problems.length > 0) throw new LlmCallError('invalid-request', problems.join(' '));
@@ -189,9 +205,13 @@ export class ServiceClient implements LlmClient {
     spend.cacheSavingsUsd += cacheSavingsUsd;
   }
 
-  private estimateOne(request: LlmRequest): { inputTokens: number; outputTokens: number; costUsd: number } {
+  /** Output tokens: the mean of cached answers to requests with the same prefix, else max_tokens. */
+  private estimateOne(
+    request: LlmRequest,
+    meanOutputTokens = (r: LlmRequest): number | undefined => this.core.store.meanOutputTokens(prefixDigestOf(r)),
+  ): { inputTokens: number; outputTokens: number; costUsd: number } {
     const inputTokens = estimateInputTokens(request);
-    const outputTokens = Math.min(request.max_tokens, Math.round(this.core.store.meanOutputTokens(prefixDigestOf(request)) ?? request.max_tokens));
+    const outputTokens = Math.min(request.max_tokens, Math.round(meanOutputTokens(request) ?? request.max_tokens));
     const usage = { input_tokens: inputTokens, output_tokens: outputTokens, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
     return { inputTokens, outputTokens, costUsd: this.core.prices.cost(request.model, usage, this.mode).costUsd };
   }
@@ -279,6 +299,9 @@ export class ServiceClient implements LlmClient {
     return batch.submit({ key, request, requestJson: canonicalJson(request), nodeId: this.nodeId, sample });
   }
 }
+
+/** Mean output lengths a planner remembers by prefix (recipes without few-shot turns share one prefix). */
+const PLANNER_MEANS = 10_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

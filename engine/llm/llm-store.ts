@@ -197,6 +197,11 @@ export class LlmStore {
     };
   }
 
+  /** Whether any answer is stored (one index probe). */
+  hasAnyResponse(): boolean {
+    return this.sql('SELECT 1 FROM llm_responses LIMIT 1').get() !== undefined;
+  }
+
   hasResponse(key: ItemKey): boolean {
     return this.sql('SELECT 1 FROM llm_responses WHERE request_key = ?').get(key) !== undefined;
   }

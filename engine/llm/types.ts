@@ -141,6 +141,18 @@ export interface LlmClient {
   validate(request: LlmRequest): string[];
   /** Tokens and cost for the requests not in the cache yet. */
   estimate(requests: readonly { request: LlmRequest; sample: number }[]): CostEstimate;
+  /** Looks at the cache once to plan many requests (`synthcse plan`); see RequestPlanner. */
+  planner(): RequestPlanner;
+}
+
+/**
+ * Plans requests against the cache as it was when the planner was made (planning sends nothing): whether each is
+ * cached, and what one that is not would cost. Each request is keyed at most once.
+ */
+export interface RequestPlanner {
+  isCached(request: LlmRequest, sample: number): boolean;
+  /** Tokens and cost of a request that is not cached. */
+  cost(request: LlmRequest): Omit<CostEstimate, 'requests'>;
 }
 
 /** The part of the LLM configuration that changes answers; it joins the key of every node that uses the LLM. */

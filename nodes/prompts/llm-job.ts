@@ -138,16 +138,25 @@ function* requestsOf<I, R extends Json>(job: LlmJob<I, R>): Generator<PlannedCal
 }
 
 export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: AbortSignal = new AbortController().signal): Promise<NodeEstimate> {
+  // One look at the cache for the whole job; each request is built and keyed once, and priced as soon as it is
+  // known to be missing (nothing is held per item).
+  const planner = job.llm.planner();
+  const cost = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
   let cachedItems = 0;
   let resampledItems = 0;
-  const pending: { request: PlannedCall['request']; sample: number }[] = [];
   for (const item of job.items) {
     // An item whose cached answer is refused is re-drawn when the node resamples: price the round it will reach.
     for (let attempt = 0; ; attempt++) {
       const calls = job.calls(resampled(item, attempt));
-      const missing = calls.filter((c) => !job.llm.isCached(c.request, c.sample));
+      const missing = calls.filter((c) => !planner.isCached(c.request, c.sample));
       if (missing.length > 0) {
-        pending.push(...missing);
+        for (const call of missing) {
+          const one = planner.cost(call.request);
+          cost.requests++;
+          cost.inputTokens += one.inputTokens;
+          cost.outputTokens += one.outputTokens;
+          cost.costUsd += one.costUsd;
+        }
         if (attempt > 0) resampledItems++;
         break;
       }
@@ -157,7 +166,6 @@ export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: 
       }
     }
   }
-  const cost = job.llm.estimate(pending);
   return {
     items: job.items.length,
     cachedItems,

@@ -4,21 +4,22 @@
  * (its text and sample index), never from one sequential RNG shared by all items: adding, removing or reordering
  * input rows then leaves every other row's requests (and cache hits) unchanged.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson, type Json } from '../../engine/json.js';
 
 export class HashRng {
+  /** The stream's identity and a separator; each draw hashes it with the draw's counter. */
   private readonly base: string;
   private counter = 0;
 
   /** `parts` identifies the stream, e.g. {seed, text, sample, role: 'positive'}. */
   constructor(parts: Json) {
-    this.base = canonicalJson(parts);
+    this.base = canonicalJson(parts) + '\u0000';
   }
 
   /** A float in [0, 1) with 48 bits of entropy, from sha256(base, counter). */
   next(): number {
-    const digest = createHash('sha256').update(this.base).update('\u0000').update(String(this.counter++)).digest();
+    const digest = hash('sha256', this.base + String(this.counter++), 'buffer');
     return digest.readUIntBE(0, 6) / 2 ** 48;
   }
 
@@ -50,5 +51,5 @@ export class HashRng {
 
 /** A stable rank for an item under a seed: sorting by it gives a seeded sample that does not depend on file order. */
 export function hashRank(parts: Json): string {
-  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
+  return hash('sha256', canonicalJson(parts));
 }

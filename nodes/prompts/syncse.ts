@@ -48,9 +48,40 @@ export interface SyncseCall {
   instruction: string | number;
 }
 
-function turn(template: string, instruction: string, input: string): string {
-  // A function replacement: `$&` or `$'` in a sentence must not be read as a replacement pattern.
-  return template.replace(/\{(instruction|input)\}/g, (_m, k: string) => (k === 'instruction' ? instruction : input));
+/**
+ * An instruction's turn with the input left open: the template's text around each {input}, with {instruction}
+ * filled in. Joining the pieces with the input gives the turn; one pass over the template, so an instruction or
+ * input that contains "{input}" or `$&` is inserted as written.
+ */
+function turnPieces(template: string, instruction: string): string[] {
+  const pieces = [''];
+  for (const part of template.split(/(\{instruction\}|\{input\})/)) {
+    if (part === '{input}') pieces.push('');
+    else pieces[pieces.length - 1] += part === '{instruction}' ? instruction : part;
+  }
+  return pieces;
+}
+
+interface InstructionTurns {
+  /** joined with the input sentence: the final user turn */
+  open: string[];
+  /** each exemplar's user turn */
+  exemplars: string[];
+}
+
+/** Each instruction's turns, written once per pool: every request repeats a few exemplar turns. */
+const poolTurns = new WeakMap<SyncsePool, InstructionTurns[]>();
+
+function turnsOf(pool: SyncsePool): InstructionTurns[] {
+  let turns = poolTurns.get(pool);
+  if (turns === undefined) {
+    turns = pool.instructions.map((instruction) => {
+      const open = turnPieces(pool.turn_template, instruction.text);
+      return { open, exemplars: instruction.exemplars.map((ex) => open.join(ex.input)) };
+    });
+    poolTurns.set(pool, turns);
+  }
+  return turns;
 }
 
 /**
@@ -60,15 +91,17 @@ function turn(template: string, instruction: string, input: string): string {
  */
 export function buildSyncseRequest(pool: SyncsePool, sentence: string, sample: number, s: SyncseSampling): SyncseCall {
   const rng = new HashRng({ recipe: 'syncse', seed: s.seed, role: pool.role, text: sentence, sample });
-  const instruction = pool.instructions[rng.int(pool.instructions.length)]!;
+  const drawn = rng.int(pool.instructions.length);
+  const instruction = pool.instructions[drawn]!;
+  const turns = turnsOf(pool)[drawn]!;
   const shots = Math.min(s.shots, instruction.exemplars.length);
-  const picks = rng.sampleIndices(instruction.exemplars.length, shots).map((i) => instruction.exemplars[i]!);
+  const picks = rng.sampleIndices(instruction.exemplars.length, shots);
   const messages: LlmRequest['messages'] = [];
-  for (const ex of picks) {
-    messages.push({ role: 'user', content: turn(pool.turn_template, instruction.text, ex.input) });
-    messages.push({ role: 'assistant', content: ex.output });
+  for (const i of picks) {
+    messages.push({ role: 'user', content: turns.exemplars[i]! });
+    messages.push({ role: 'assistant', content: instruction.exemplars[i]!.output });
   }
-  messages.push({ role: 'user', content: turn(pool.turn_template, instruction.text, sentence) });
+  messages.push({ role: 'user', content: turns.open.join(sentence) });
   const request = compactRequest({
     model: s.model,
     system: s.system,

@@ -35,6 +35,32 @@ test('canonical JSON sorts keys by code unit and is insensitive to key order', (
   assert.throws(() => canonicalJson({ x: Number.NaN }), /non-finite/);
 });
 
+/** Canonical JSON as it was first written (keys joined in JavaScript): the fast path must give the same text. */
+function referenceCanonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return '[' + value.map((v) => (v === undefined ? 'null' : referenceCanonical(v))).join(',') + ']';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + referenceCanonical(obj[k])).join(',') + '}';
+}
+
+test('canonical JSON is the same text for index keys, __proto__, undefined members and nested values', () => {
+  const protoKey = JSON.parse('{"__proto__": {"z": 1}, "a": 2}') as unknown;
+  const values: unknown[] = [
+    { 10: 'ten', 2: 'two', b: [undefined, 1.5, -0, 'x\u0000"é\ud800'], a: { y: null, x: false } },
+    { '01': 1, '1': 2, '4294967295': 3, '': 4, 'é': 5, 'Z': 6 },
+    protoKey,
+    { nested: [protoKey, { 3: [{ b: 1, a: undefined }] }] },
+    [[], {}, '', 0, true],
+    { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, top_p: undefined },
+  ];
+  for (const value of values) assert.equal(canonicalJson(value), referenceCanonical(value), JSON.stringify(value));
+  assert.equal(canonicalJson(protoKey), '{"__proto__":{"z":1},"a":2}');
+  assert.throws(() => canonicalJson({ a: [Number.POSITIVE_INFINITY] }), /non-finite/);
+  assert.throws(() => canonicalJson({ a: () => 1 }), /type function/);
+  assert.throws(() => canonicalJson({ 1: { f: 1n } }), /type bigint/);
+});
+
 test('explainChange names the parameter, input, file and version that changed', () => {
   const next: NodeKeyRecord = { ...record, version: 3, params: { temperature: 0.7, recipe: 'syncse-positive', n: 1 }, inputs: { sentences: 'c'.repeat(64) as never }, files: ['d'.repeat(64) as never] };
   assert.deepEqual(explainChange(record, next, ['prompts/positive.yaml']), [

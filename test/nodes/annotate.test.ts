@@ -186,18 +186,23 @@ test('null sampling parameters are left out of the request (Claude 4.5: temperat
 
 test('estimate() plans the same requests the run sends, without calling the LLM', async () => {
   const client = new FakeLlmClient(syncseLlm);
-  let estimated = 0;
-  client.estimate = (requests: readonly { request: LlmRequest; sample: number }[]) => {
-    estimated = requests.length;
-    return { requests: requests.length, inputTokens: 10 * requests.length, outputTokens: 2 * requests.length, costUsd: 0.001 * requests.length };
-  };
+  const planned: string[] = [];
+  client.planner = () => ({
+    isCached: () => false,
+    cost: (request: LlmRequest) => {
+      planned.push(canonicalJson(request));
+      return { inputTokens: 10, outputTokens: 2, costUsd: 0.001 };
+    },
+  });
   const ctx = fakeContext({ options: {}, baseDir: pipelinesDir, llm: client });
   const p = annotate.params.parse({ recipe: 'syncse' });
   (ctx as { options: unknown }).options = annotate.options!.parse({});
   const est = await annotate.estimate!({ sentences: sentences(premises.slice(0, 4)) } as never, p, ctx);
   assert.equal(est.items, 4);
   assert.equal(est.cachedItems, 0);
-  assert.equal(estimated, 8);
+  assert.equal(est.requests, 8);
   assert.equal(est.inputTokens, 80);
   assert.equal(client.calls.length, 0);
+  await runNode(annotate, { sentences: sentences(premises.slice(0, 4)) }, { recipe: 'syncse' }, ctx);
+  assert.deepEqual(client.calls.map((c) => canonicalJson(c.request)).sort(), planned.sort());
 });

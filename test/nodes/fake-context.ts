@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { canonicalJson, digestJson, sha256, type Digest, type ItemKey, type Json, type Row } from '../../engine/json.js';
 import type { AnyNodeType, ItemMapResult, ItemMapSpec, NodeContext, NodeStats, PortValue } from '../../engine/node-type.js';
-import type { LlmClient, LlmRequest, LlmResponse } from '../../engine/llm/types.js';
+import type { LlmClient, LlmRequest, LlmResponse, RequestPlanner } from '../../engine/llm/types.js';
 
 export interface FakeReply {
   text: string;
@@ -59,6 +59,9 @@ export class FakeLlmClient implements LlmClient {
   }
   estimate(requests: readonly { request: LlmRequest; sample: number }[]): { requests: number; inputTokens: number; outputTokens: number; costUsd: number } {
     return { requests: requests.length, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  }
+  planner(): RequestPlanner {
+    return { isCached: () => this.isCached(), cost: () => ({ inputTokens: 0, outputTokens: 0, costUsd: 0 }) };
   }
 }
 
