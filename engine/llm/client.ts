@@ -128,12 +128,16 @@ export class ServiceClient implements LlmClient {
     // A cache with no answer at all (a first plan) has none of these requests and no output lengths to average:
     // no request needs its key or its prefix digest.
     if (!this.core.store.hasAnyResponse()) return { isCached: () => false, cost: (request) => this.estimateOne(request, () => undefined) };
+    // Few-shot prefixes rarely repeat (SynCSE draws 5 of 18 exemplars): the prefixes that have answers, read once from
+    // the index, spare a query per request; recipes without few-shot turns share one prefix, asked once.
+    const answered = this.core.store.answeredPrefixes(PLANNER_PREFIXES);
     const means = new Map<string, number | undefined>();
     const meanOutputTokens = (request: LlmRequest): number | undefined => {
       const prefix = prefixDigestOf(request);
+      if (answered !== undefined && !answered.has(prefix)) return undefined;
       if (means.has(prefix)) return means.get(prefix);
       const mean = this.core.store.meanOutputTokens(prefix);
-      if (means.size < PLANNER_MEANS) means.set(prefix, mean);
+      if (means.size < PLANNER_PREFIXES) means.set(prefix, mean);
       return mean;
     };
     return { isCached: (request, sample) => this.isCached(request, sample), cost: (request) => this.estimateOne(request, meanOutputTokens) };
@@ -300,8 +304,8 @@ export class ServiceClient implements LlmClient {
   }
 }
 
-/** Mean output lengths a planner remembers by prefix (recipes without few-shot turns share one prefix). */
-const PLANNER_MEANS = 10_000;
+/** How many answered prefixes a planner holds in memory (and means it remembers); past that it asks per request. */
+const PLANNER_PREFIXES = 100_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

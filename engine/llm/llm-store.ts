@@ -202,6 +202,15 @@ export class LlmStore {
     return this.sql('SELECT 1 FROM llm_responses LIMIT 1').get() !== undefined;
   }
 
+  /** The prefix digests that have answers (from the prefix index alone), or undefined when there are more than `limit`. */
+  answeredPrefixes(limit: number): Set<string> | undefined {
+    const prefixes = new Set<string>();
+    for (const row of this.sql('SELECT DISTINCT prefix_digest AS prefix FROM llm_responses LIMIT ?').iterate(limit + 1) as Iterable<{ prefix: string }>) {
+      prefixes.add(row.prefix);
+    }
+    return prefixes.size > limit ? undefined : prefixes;
+  }
+
   hasResponse(key: ItemKey): boolean {
     return this.sql('SELECT 1 FROM llm_responses WHERE request_key = ?').get(key) !== undefined;
   }

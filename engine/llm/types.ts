@@ -146,8 +146,9 @@ export interface LlmClient {
 }
 
 /**
- * Plans requests against the cache as it was when the planner was made (planning sends nothing): whether each is
- * cached, and what one that is not would cost. Each request is keyed at most once.
+ * Plans requests against the cache (planning sends nothing): whether each is cached, and what one that is not would
+ * cost, as estimate() prices it. Made for one pass over a node's requests: each is keyed at most once, and a cache
+ * that held no answer when the planner was made is taken to hold none of them.
  */
 export interface RequestPlanner {
   isCached(request: LlmRequest, sample: number): boolean;

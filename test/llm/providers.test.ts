@@ -110,6 +110,41 @@ describe('providers, validation, budget and secrets', () => {
     }
   });
 
+  it('plans requests as estimate() prices them: on a new cache, then with some answered', async () => {
+    const cache = tempCache();
+    try {
+      const service = testService(server.url, cache.store);
+      const client = service.client('planner');
+      const requests = Array.from({ length: 6 }, (_, i) => ({ request: { ...paraphraseRequest(`Planned sentence ${i}.`), max_tokens: 40 }, sample: 0 }));
+      const total = (planner: ReturnType<typeof client.planner>) => {
+        const sum = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+        for (const { request, sample } of requests) {
+          if (planner.isCached(request, sample)) continue;
+          const one = planner.cost(request);
+          sum.requests++;
+          sum.inputTokens += one.inputTokens;
+          sum.outputTokens += one.outputTokens;
+          sum.costUsd += one.costUsd;
+        }
+        return sum;
+      };
+      // A new cache: no key is looked up, and each request is priced at max_tokens, as estimate() does.
+      assert.deepEqual(total(client.planner()), client.estimate(requests));
+      assert.equal(total(client.planner()).outputTokens, 6 * 40);
+      for (const { request, sample } of requests.slice(0, 2)) await client.complete(request, { sample });
+      // Two answered: exactly the other four are planned, with the mean output length of the answered prefix.
+      const planned = total(client.planner());
+      assert.deepEqual(planned, client.estimate(requests));
+      assert.equal(planned.requests, 4);
+      assert.ok(planned.outputTokens < 4 * 40);
+      await client.complete(requests[2]!.request, { sample: 0 });
+      assert.equal(total(client.planner()).requests, 3);
+      await service.close();
+    } finally {
+      cache.cleanup();
+    }
+  });
+
   it('estimates uncached requests and stops before the budget is exceeded', async () => {
     const cache = tempCache();
     try {
