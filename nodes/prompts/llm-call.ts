@@ -36,9 +36,12 @@ export interface PlannedCall {
   sample: number;
 }
 
-/** The JSON form of planned calls for an item key (LlmRequest is plain JSON; this only drops undefined members). */
+/**
+ * Planned calls as an item key record. LlmRequest is plain JSON, and canonical JSON drops undefined members, so the
+ * requests go in as they are (no copy: the key of every item of a large node is built from here).
+ */
 export function callsKey(calls: readonly PlannedCall[]): { request: Record<string, unknown>; sample: number }[] {
-  return calls.map((c) => ({ request: JSON.parse(JSON.stringify(c.request)) as Record<string, unknown>, sample: c.sample }));
+  return calls.map((c) => ({ request: c.request as unknown as Record<string, unknown>, sample: c.sample }));
 }
 
 /**

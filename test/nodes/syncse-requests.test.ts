@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { digestJson } from '../../engine/json.js';
+import { itemKey } from '../../engine/keys.js';
 import { requestKeyOf } from '../../engine/llm/request-key.js';
+import { callsKey } from '../../nodes/prompts/llm-call.js';
 import { buildSyncseRequest, readSyncsePool } from '../../nodes/prompts/syncse.js';
 import { pipelinesDir } from './paths.js';
 
@@ -29,6 +31,18 @@ test('the shipped pools build the requests (and request keys) they built before'
     assert.equal(digestJson(built.request), requestDigest);
     assert.equal(requestKeyOf('anthropic', null, built.request, sample), key);
   }
+});
+
+test('an item of both requests keeps its item key (the requests go into the key record uncopied)', () => {
+  const pool = (role: string) => readSyncsePool(join(pipelinesDir, 'prompts', 'syncse', 'v1', `${role}.yaml`), [role]);
+  const s = { ...sampling, temperature: undefined, system: undefined };
+  const calls = [
+    { request: buildSyncseRequest(pool('positive'), 'A man plays a guitar.', 0, { ...s, top_p: 0.9 }).request, sample: 0 },
+    { request: buildSyncseRequest(pool('negative'), 'A man plays a guitar.', 0, { ...s, top_p: 0.95 }).request, sample: 0 },
+  ];
+  const scope = { type: 'annotate', version: 1, llm: { provider: 'anthropic' as const, model: 'claude-haiku-4-5', base_url: null }, code: null };
+  // Pinned from callsKey as it was when it deep-copied each request through JSON.
+  assert.equal(itemKey(scope, 'annotate/syncse@1', { requests: callsKey(calls) as never, parser: 'sentence@1' }), '532c9c055e76357271bfb18465be17ecc707145ee3120dac2b3d5c96c697131b');
 });
 
 test('a turn inserts the instruction and the input as written, wherever the template puts them', () => {
