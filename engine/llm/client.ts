@@ -89,9 +89,15 @@ export class ServiceClient implements LlmClient {
   }
 
   isCached(request: LlmRequest, sample: number): boolean {
+    const key = this.keyIfAnswerable(request, sample);
+    return key !== undefined && this.core.store.hasResponse(key);
+  }
+
+  /** The request key, or undefined when the request cannot have an answer yet. */
+  private keyIfAnswerable(request: LlmRequest, sample: number): ItemKey | undefined {
     // A model file not found (or not downloaded) yet has no answers in the cache.
-    if (this.core.provider.modelKeyOf !== undefined && this.core.provider.modelKeyOf(request.model) === undefined) return false;
-    return this.core.store.hasResponse(this.requestKey(request, sample));
+    if (this.core.provider.modelKeyOf !== undefined && this.core.provider.modelKeyOf(request.model) === undefined) return undefined;
+    return this.requestKey(request, sample);
   }
 
   validate(request: LlmRequest): string[] {
@@ -124,23 +130,33 @@ export class ServiceClient implements LlmClient {
     return total;
   }
 
-  planner(): RequestPlanner {
+  planner(expectedRequests = 0): RequestPlanner {
     // A cache with no answer at all (a first plan) has none of these requests and no output lengths to average:
     // no request needs its key or its prefix digest.
     if (!this.core.store.hasAnyResponse()) return { isCached: () => false, cost: (request) => this.estimateOne(request, () => undefined) };
-    // Few-shot prefixes rarely repeat (SynCSE draws 5 of 18 exemplars): the prefixes that have answers, read once from
-    // the index, spare a query per request; recipes without few-shot turns share one prefix, asked once.
-    const answered = this.core.store.answeredPrefixes(PLANNER_PREFIXES);
+    // Counts from the indexes: the answered keys, read once, spare a query per request unless the cache holds far
+    // more answers than the node has requests. Few-shot prefixes rarely repeat (SynCSE draws 5 of 18 exemplars), so
+    // the answered prefixes, read once, spare a mean-length query for almost every request; recipes without few-shot
+    // turns share one prefix, asked once.
+    const answeredKeys = this.core.store.answeredKeys(Math.min(PLANNER_KEYS, 2 * expectedRequests));
+    const answeredPrefixes = this.core.store.answeredPrefixes(PLANNER_PREFIXES);
+    const isCached =
+      answeredKeys === undefined
+        ? (request: LlmRequest, sample: number) => this.isCached(request, sample)
+        : (request: LlmRequest, sample: number) => {
+            const key = this.keyIfAnswerable(request, sample);
+            return key !== undefined && answeredKeys.has(key);
+          };
     const means = new Map<string, number | undefined>();
     const meanOutputTokens = (request: LlmRequest): number | undefined => {
       const prefix = prefixDigestOf(request);
-      if (answered !== undefined && !answered.has(prefix)) return undefined;
+      if (answeredPrefixes !== undefined && !answeredPrefixes.has(prefix)) return undefined;
       if (means.has(prefix)) return means.get(prefix);
       const mean = this.core.store.meanOutputTokens(prefix);
       if (means.size < PLANNER_PREFIXES) means.set(prefix, mean);
       return mean;
     };
-    return { isCached: (request, sample) => this.isCached(request, sample), cost: (request) => this.estimateOne(request, meanOutputTokens) };
+    return { isCached, cost: (request) => this.estimateOne(request, meanOutputTokens) };
   }
 
   async complete(request: LlmRequest, options: LlmCallOptions): Promise<LlmResponse> {
@@ -304,7 +320,8 @@ export class ServiceClient implements LlmClient {
   }
 }
 
-/** How many answered prefixes a planner holds in memory (and means it remembers); past that it asks per request. */
+/** How many answered keys, and prefixes (and means), a planner holds in memory; past that it asks per request. */
+const PLANNER_KEYS = 1_000_000;
 const PLANNER_PREFIXES = 100_000;
 
 function delay(ms: number): Promise<void> {

@@ -135,6 +135,13 @@ export function rawJsonText(stored: string | Buffer): string {
   return typeof stored === 'string' ? stored : inflateRawSync(stored).toString('utf8');
 }
 
+/** The first column of a `... LIMIT ?` query as a set, or undefined when it has more than `limit` rows. */
+function distinctValues(query: Database.Statement, limit: number): Set<string> | undefined {
+  const values = new Set<string>();
+  for (const row of query.raw(true).iterate(limit + 1) as Iterable<[string]>) values.add(row[0]);
+  return values.size > limit ? undefined : values;
+}
+
 export class LlmStore {
   readonly owner: string;
   private readonly textIds = new Map<string, number>();
@@ -202,13 +209,14 @@ export class LlmStore {
     return this.sql('SELECT 1 FROM llm_responses LIMIT 1').get() !== undefined;
   }
 
+  /** The request keys that have answers (from the key index alone), or undefined when there are more than `limit`. */
+  answeredKeys(limit: number): Set<string> | undefined {
+    return distinctValues(this.sql('SELECT request_key FROM llm_responses LIMIT ?'), limit);
+  }
+
   /** The prefix digests that have answers (from the prefix index alone), or undefined when there are more than `limit`. */
   answeredPrefixes(limit: number): Set<string> | undefined {
-    const prefixes = new Set<string>();
-    for (const row of this.sql('SELECT DISTINCT prefix_digest AS prefix FROM llm_responses LIMIT ?').iterate(limit + 1) as Iterable<{ prefix: string }>) {
-      prefixes.add(row.prefix);
-    }
-    return prefixes.size > limit ? undefined : prefixes;
+    return distinctValues(this.sql('SELECT DISTINCT prefix_digest FROM llm_responses LIMIT ?'), limit);
   }
 
   hasResponse(key: ItemKey): boolean {

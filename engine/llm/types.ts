@@ -141,14 +141,14 @@ export interface LlmClient {
   validate(request: LlmRequest): string[];
   /** Tokens and cost for the requests not in the cache yet. */
   estimate(requests: readonly { request: LlmRequest; sample: number }[]): CostEstimate;
-  /** Looks at the cache once to plan many requests (`synthcse plan`); see RequestPlanner. */
-  planner(): RequestPlanner;
+  /** Looks at the cache once to plan many requests (`synthcse plan`), about `expectedRequests` of them. */
+  planner(expectedRequests?: number): RequestPlanner;
 }
 
 /**
  * Plans requests against the cache (planning sends nothing): whether each is cached, and what one that is not would
- * cost, as estimate() prices it. Made for one pass over a node's requests: each is keyed at most once, and a cache
- * that held no answer when the planner was made is taken to hold none of them.
+ * cost, as estimate() prices it. Made for one pass over a node's requests: each is keyed at most once, and what the
+ * cache held when the planner was made (no answer at all, or which keys are answered) may be read only then.
  */
 export interface RequestPlanner {
   isCached(request: LlmRequest, sample: number): boolean;

@@ -140,7 +140,7 @@ function* requestsOf<I, R extends Json>(job: LlmJob<I, R>): Generator<PlannedCal
 export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: AbortSignal = new AbortController().signal): Promise<NodeEstimate> {
   // One look at the cache for the whole job; each request is built and keyed once, and priced as soon as it is
   // known to be missing (nothing is held per item).
-  const planner = job.llm.planner();
+  const planner = job.llm.planner(job.items.length);
   const cost = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
   let cachedItems = 0;
   let resampledItems = 0;
