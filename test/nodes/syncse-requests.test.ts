@@ -11,10 +11,18 @@ import { digestJson } from '../../engine/json.js';
 import { itemKey } from '../../engine/keys.js';
 import { requestKeyOf } from '../../engine/llm/request-key.js';
 import { callsKey } from '../../nodes/prompts/llm-call.js';
+import { HashRng, hashRank } from '../../nodes/prompts/sampling.js';
 import { buildSyncseRequest, readSyncsePool } from '../../nodes/prompts/syncse.js';
 import { pipelinesDir } from './paths.js';
 
 const sampling = { seed: 13, shots: 5, model: 'claude-haiku-4-5', max_tokens: 64, top_p: 0.9 };
+
+test('the per-item sampling stream draws what it drew before', () => {
+  // Every recipe's sampled instructions, exemplars and topics come from here: a change re-draws every request.
+  const rng = new HashRng({ seed: 7, text: 'x', sample: 2 });
+  assert.deepEqual([rng.next(), rng.next(), rng.int(1000), rng.sampleIndices(18, 5)], [0.8737240280882794, 0.794222001144437, 701, [3, 9, 16, 8, 4]]);
+  assert.equal(hashRank({ a: 1 }), '015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
+});
 
 test('the shipped pools build the requests (and request keys) they built before', () => {
   // Pinned from the builder as it was before its turns were precomputed and its sampling hash was made one-shot.
