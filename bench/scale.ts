@@ -1,5 +1,5 @@
 /**
- * Scale benchmark (`npm run bench:scale [-- --sizes 10000,50000 --plan-sizes 100000 --workers 1,2,4]`): the syncse-partial annotate
+ * Scale benchmark (`npm run bench:scale [-- --sizes 10000,50000 --plan-sizes 100000 --plan-cached 2000 --workers 1,2,4]`): the syncse-partial annotate
  * stage (load → annotate, two calls per premise) against a loopback Anthropic-compatible endpoint that answers at
  * once. For each size: `plan` on an empty cache, then a first run as a CLI process (wall time and peak RSS from
  * /usr/bin/time), cache bytes per call. With --workers: the same run through `synthcse worker` processes on a
@@ -146,6 +146,29 @@ async function measurePlan(n: number, server: MockLlmServer): Promise<number> {
   }
 }
 
+/**
+ * `plan` at n premises after a run of the first k (same requests for those): every request is keyed and looked up,
+ * the way a plan after an interrupted run or beside other answers works (an empty cache needs no keys).
+ */
+async function measurePartlyCachedPlan(n: number, k: number, server: MockLlmServer): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), `synthcse-plan-${n}-`));
+  try {
+    const premises = join(dir, 'premises.txt');
+    const file = join(dir, 'scale.yaml');
+    writeFileSync(file, pipelineYaml(premises, 256));
+    const cache = join(dir, 'cache');
+    const env = cliEnv(server.url);
+    writeFileSync(premises, premisesText(k));
+    await timedCli(['run', file, '--cache', cache, '--only', 'annotate'], env);
+    writeFileSync(premises, premisesText(n));
+    const plan = await timedCli(['plan', file, '--cache', cache], env);
+    if (!plan.stdout.includes(`partial: ${k} of ${n} cached`)) throw new Error(`plan did not count ${k} of ${n} cached:\n${plan.stdout}`);
+    return round(plan.seconds, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function measureWorkers(n: number, workerCounts: number[]): Promise<Record<number, number>> {
   const redis = await startRedis();
   const perWorker: Record<number, number> = {};
@@ -203,9 +226,14 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(figures) + '\n');
       results.push(figures);
     }
+    const cachedFirst = listArg('--plan-cached', [])[0];
     for (const n of listArg('--plan-sizes', [])) {
       planOnly[n] = await measurePlan(n, server);
       process.stdout.write(JSON.stringify({ premises: n, plan_only_s: planOnly[n] }) + '\n');
+      if (cachedFirst !== undefined) {
+        const seconds = await measurePartlyCachedPlan(n, cachedFirst, server);
+        process.stdout.write(JSON.stringify({ premises: n, cached_premises: cachedFirst, plan_partly_cached_s: seconds }) + '\n');
+      }
     }
   } finally {
     await server.close();
