@@ -56,7 +56,7 @@ export const DEFAULT_IN_FLIGHT = 16;
 /** Sized in flight: rate × latency with this margin (latency varies), plus a few, up to MAX_SIZED_IN_FLIGHT. */
 const IN_FLIGHT_MARGIN = 1.25;
 const IN_FLIGHT_EXTRA = 4;
-const MAX_SIZED_IN_FLIGHT = 4096;
+export const MAX_SIZED_IN_FLIGHT = 4096;
 /** Weight of a new latency sample in the moving average. */
 const LATENCY_WEIGHT = 0.05;
 /**

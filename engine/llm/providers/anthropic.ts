@@ -15,6 +15,8 @@ import {
 import { estimateTextTokens } from '../tokens.js';
 import type { EndpointProbe } from '../preflight.js';
 import type { LlmRequest } from '../types.js';
+import { MAX_SIZED_IN_FLIGHT } from '../request-pool.js';
+import { keepAliveFetch, type KeepAliveFetch } from './keep-alive-fetch.js';
 
 type MessageParams = Anthropic.MessageCreateParamsNonStreaming;
 
@@ -38,6 +40,7 @@ export class AnthropicProvider implements OnlineProvider, BatchProvider {
   readonly tokenLimitCountsOutput = false;
   private readonly sdk: Anthropic;
   private readonly acceptsSampling: boolean;
+  private readonly http: KeepAliveFetch = keepAliveFetch(MAX_SIZED_IN_FLIGHT);
 
   constructor(private readonly options: AnthropicProviderOptions) {
     // Retries are ours (the whole pool must react to 429s), so the SDK never retries on its own.
@@ -45,9 +48,15 @@ export class AnthropicProvider implements OnlineProvider, BatchProvider {
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : { authToken: options.authToken ?? null }),
       baseURL: options.baseUrl ?? null,
       maxRetries: 0,
+      fetch: this.http.fetch,
       ...(options.apiVersion === undefined ? {} : { defaultHeaders: { 'anthropic-version': options.apiVersion } }),
     });
     this.acceptsSampling = options.apiVersion === SAMPLING_API_VERSION;
+  }
+
+  close(): Promise<void> {
+    this.http.close();
+    return Promise.resolve();
   }
 
   validate(request: LlmRequest): string[] {

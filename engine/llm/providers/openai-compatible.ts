@@ -6,6 +6,8 @@ import { isJsonObject, type Json, type JsonObject } from '../../json.js';
 import { ProviderFailure, REQUEST_KEY_HEADER, parseRetryAfterMs, type OnlineProvider, type ProviderReply, type RateLimitInfo, type SendOptions } from '../provider.js';
 import type { EndpointProbe } from '../preflight.js';
 import type { LlmRequest } from '../types.js';
+import { MAX_SIZED_IN_FLIGHT } from '../request-pool.js';
+import { keepAliveFetch, type KeepAliveFetch } from './keep-alive-fetch.js';
 
 export interface OpenAiCompatibleOptions {
   /** E.g. http://localhost:8000/v1; the provider posts to `${baseUrl}/chat/completions`. */
@@ -20,8 +22,15 @@ export class OpenAiCompatibleProvider implements OnlineProvider {
   readonly tokenLimitCountsOutput = true;
   private readonly endpoint: string;
 
+  private readonly http: KeepAliveFetch = keepAliveFetch(MAX_SIZED_IN_FLIGHT);
+
   constructor(private readonly options: OpenAiCompatibleOptions) {
     this.endpoint = options.baseUrl.replace(/\/+$/, '') + '/chat/completions';
+  }
+
+  close(): Promise<void> {
+    this.http.close();
+    return Promise.resolve();
   }
 
   validate(request: LlmRequest): string[] {
@@ -54,7 +63,7 @@ export class OpenAiCompatibleProvider implements OnlineProvider {
     let response: Response;
     let bodyText: string;
     try {
-      response = await fetch(this.endpoint, { method: 'POST', headers, body: JSON.stringify(toChatBody(request)), signal });
+      response = await this.http.fetch(this.endpoint, { method: 'POST', headers, body: JSON.stringify(toChatBody(request)), signal });
       bodyText = await response.text();
     } catch (error) {
       if (options.signal?.aborted === true) throw new ProviderFailure('aborted', 'The call was aborted.');
