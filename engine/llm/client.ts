@@ -9,7 +9,7 @@ import type { LlmStore, StoredResponse } from './llm-store.js';
 import { callOnline, type RetryNotice, type RetryPolicy } from './online-executor.js';
 import type { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
-import { prefixDigestOf, requestKeyOf } from './request-key.js';
+import { keyedCall, prefixDigestOf, type KeyedCall } from './request-key.js';
 import type { RequestPool } from './request-pool.js';
 import { estimateInputTokens } from './tokens.js';
 import type { LlmJobService } from '../workers/llm-job.js';
@@ -81,11 +81,15 @@ export class ServiceClient implements LlmClient {
   }
 
   requestKey(request: LlmRequest, sample: number): ItemKey {
+    return this.keyedCall(request, sample).key;
+  }
+
+  private keyedCall(request: LlmRequest, sample: number): KeyedCall {
     const provider = this.core.provider;
-    if (provider.modelKeyOf === undefined) return requestKeyOf(this.provider, this.core.endpoint, request, sample);
+    if (provider.modelKeyOf === undefined) return keyedCall(this.provider, this.core.endpoint, request, sample);
     const digest = provider.modelKeyOf(request.model);
     if (digest === undefined) throw new Error(`Internal error: the key of a ${this.provider} request needs the model file of ${request.model}, which is not prepared yet`);
-    return requestKeyOf(this.provider, this.core.endpoint, request, sample, digest);
+    return keyedCall(this.provider, this.core.endpoint, request, sample, digest);
   }
 
   isCached(request: LlmRequest, sample: number): boolean {
@@ -169,7 +173,9 @@ export class ServiceClient implements LlmClient {
         throw new LlmCallError('invalid-request', this.core.redact((error as Error).message));
       }
     }
-    const key = this.requestKey(request, options.sample);
+    // Keyed and serialised once: the key, the stored request and the prefix digest serve the whole call.
+    const keyed = this.keyedCall(request, options.sample);
+    const key = keyed.key;
     const stored = this.core.store.getResponse(key);
     if (stored !== undefined) {
       this.core.tally.reused++;
@@ -177,7 +183,7 @@ export class ServiceClient implements LlmClient {
     }
     const pending = this.core.inFlight.get(key);
     if (pending !== undefined) return { ...(await pending), cached: true };
-    const call = this.pay(key, request, options);
+    const call = this.pay(keyed, request, options);
     const shared = call.then((r) => r.response);
     shared.catch(() => undefined); // Its failure is reported to this caller; other waiters get it too.
     this.core.inFlight.set(key, shared);
@@ -237,17 +243,19 @@ export class ServiceClient implements LlmClient {
   }
 
   /** Waits for another process that holds the lease, or claims it and pays for the call. */
-  private async pay(key: ItemKey, request: LlmRequest, options: LlmCallOptions): Promise<{ response: StoredResponse; paid: boolean }> {
+  private async pay(keyed: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<{ response: StoredResponse; paid: boolean }> {
+    const { key } = keyed;
     await this.core.preflight();
     for (;;) {
       if (options.signal?.aborted === true) throw new LlmCallError('aborted', 'The call was aborted before it was sent.');
-      const claim = this.core.store.claim(key);
+      // Committed before the request is sent (with the other claims of this turn): no answer is paid twice.
+      const claim = await this.core.store.claimGrouped(key);
       if (claim === 'cached') return { response: this.core.store.getResponse(key)!, paid: false };
       if (claim === 'claimed') break;
       await delay(this.core.leasePollMs);
     }
     try {
-      const response = this.mode === 'batch' ? await this.payBatch(key, request, options.sample) : await this.payOnline(key, request, options);
+      const response = this.mode === 'batch' ? await this.payBatch(key, request, options.sample) : await this.payOnline(keyed, request, options);
       return { response, paid: true };
     } catch (error) {
       this.core.store.release(key);
@@ -255,8 +263,9 @@ export class ServiceClient implements LlmClient {
     }
   }
 
-  private async payOnline(key: ItemKey, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
-    const estimate = this.estimateOne(request);
+  private async payOnline({ key, requestJson }: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
+    const prefixDigest = prefixDigestOf(request);
+    const estimate = this.estimateOne(request, () => this.core.store.meanOutputTokens(prefixDigest));
     // Reserved when the call is about to be sent, so calls waiting in the pool do not hold budget.
     let reserved = false;
     let paid: number | undefined;
@@ -280,11 +289,13 @@ export class ServiceClient implements LlmClient {
       );
       const { costUsd, cacheSavingsUsd } = this.core.prices.cost(request.model, reply.usage, 'online');
       paid = costUsd;
-      const stored = this.core.store.saveReply({
+      // Committed with the other answers of this turn; the caller gets the answer once it is on disk.
+      const stored = await this.core.store.saveReplyGrouped({
         key,
         provider: this.provider,
         request,
-        requestJson: canonicalJson(request),
+        requestJson,
+        prefixDigest,
         sample: options.sample,
         reply,
         latencyMs,

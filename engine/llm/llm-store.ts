@@ -1,12 +1,15 @@
 /**
  * The LLM layer's tables in the cache database: cached responses, cross-process leases on request keys, and batch
- * intents. Every write is its own small transaction so a kill -9 loses at most the calls in flight.
+ * intents. Online calls' leases and answers are committed in groups, one transaction per turn of the event loop, and
+ * each caller resumes once its write is committed; other writes are their own small transactions. So a kill -9 loses
+ * at most the calls in flight (and answers that arrived in the same turn, which nobody has used yet).
  */
 import { hostname } from 'node:os';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import type { Store } from '../../cache/store.js';
 import { canonicalJson, isJsonObject, sha256, type Digest, type ItemKey, type Json } from '../json.js';
+import { GroupCommit } from './group-commit.js';
 import type { ProviderReply } from './provider.js';
 import { prefixDigestOf } from './request-key.js';
 import type { CallMode, LlmRequest, LlmResponse, LlmSpend, LlmUsage, ProviderName } from './types.js';
@@ -80,6 +83,8 @@ export interface PaidReply {
   request: LlmRequest;
   /** The canonical JSON of `request`, as it was keyed. */
   requestJson: string;
+  /** prefixDigestOf(request), when the caller has it already. */
+  prefixDigest?: Digest;
   sample: number;
   reply: ProviderReply;
   latencyMs: number;
@@ -122,6 +127,12 @@ export interface BatchItemRow {
 
 export type ClaimResult = 'cached' | 'claimed' | 'held';
 
+interface ResponseRow {
+  record: ResponseRecord;
+  responseDigest: Digest;
+  rawDeflated: Buffer;
+}
+
 /** Owners alive in this process: a lease row naming our pid but an owner not in this set is left from a closed service. */
 const liveOwners = new Set<string>();
 
@@ -146,6 +157,7 @@ export class LlmStore {
   readonly owner: string;
   private readonly textIds = new Map<string, number>();
   private readonly host = hostname();
+  private readonly group: GroupCommit;
 
   constructor(
     readonly store: Store,
@@ -153,8 +165,19 @@ export class LlmStore {
     private readonly leaseStaleMs = 60_000,
   ) {
     store.ensureTables('llm', DDL);
+    this.group = new GroupCommit((fn) => this.transaction(fn));
     this.owner = `${this.host}:${process.pid}:${sha256(`${Date.now()}:${Math.random()}`).slice(0, 12)}`;
     liveOwners.add(this.owner);
+  }
+
+  /** A transaction that also forgets the text ids it may have added, when it is rolled back. */
+  private transaction(fn: () => void): void {
+    try {
+      this.store.transaction(fn);
+    } catch (error) {
+      this.textIds.clear();
+      throw error;
+    }
   }
 
   private sql(text: string): Database.Statement {
@@ -162,6 +185,7 @@ export class LlmStore {
   }
 
   close(): void {
+    if (this.store.db.open) this.group.flush();
     liveOwners.delete(this.owner);
     if (this.store.db.open) this.sql('DELETE FROM llm_leases WHERE owner = ?').run(this.owner);
   }
@@ -223,72 +247,96 @@ export class LlmStore {
     return this.sql('SELECT 1 FROM llm_responses WHERE request_key = ?').get(key) !== undefined;
   }
 
-  /** Stores an answer, and in the same transaction drops its lease and batch intent. Returns the response digest. */
   /** Stores a paid answer (committed at once: a kill loses at most the calls in flight) and returns it. */
   saveReply(paid: PaidReply): StoredResponse {
+    const row = this.responseRow(this.recordOf(paid));
+    this.transaction(() => this.insertResponse(row));
+    return this.storedOf(paid, row.responseDigest);
+  }
+
+  /** saveReply, committed with the other leases and answers of this turn of the event loop; resolves once committed. */
+  async saveReplyGrouped(paid: PaidReply): Promise<StoredResponse> {
+    const row = this.responseRow(this.recordOf(paid));
+    await this.group.add(() => this.insertResponse(row));
+    return this.storedOf(paid, row.responseDigest);
+  }
+
+  private recordOf(paid: PaidReply): ResponseRecord {
     const { reply } = paid;
-    const requestId = reply.requestId === undefined ? {} : { requestId: reply.requestId };
-    const responseDigest = this.putResponse({
+    return {
       key: paid.key,
       provider: paid.provider,
       requestModel: paid.request.model,
       sample: paid.sample,
-      prefixDigest: prefixDigestOf(paid.request),
+      prefixDigest: paid.prefixDigest ?? prefixDigestOf(paid.request),
       requestJson: paid.requestJson,
       raw: reply.raw,
       text: reply.text,
       stopReason: reply.stopReason,
       reportedModel: reply.model,
       usage: reply.usage,
-      ...requestId,
+      ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
       latencyMs: paid.latencyMs,
       mode: paid.mode,
       costUsd: paid.costUsd,
       savingsUsd: paid.savingsUsd,
       nodeId: paid.nodeId,
-    });
+    };
+  }
+
+  private storedOf(paid: PaidReply, responseDigest: Digest): StoredResponse {
+    const { reply } = paid;
+    const requestId = reply.requestId === undefined ? {} : { requestId: reply.requestId };
     return { text: reply.text, stopReason: reply.stopReason, model: reply.model, usage: reply.usage, ...requestId, latencyMs: paid.latencyMs, mode: paid.mode, responseDigest };
   }
 
   putResponse(record: ResponseRecord): Digest {
+    const row = this.responseRow(record);
+    this.transaction(() => this.insertResponse(row));
+    return row.responseDigest;
+  }
+
+  /** The work of storing an answer that needs no transaction: the raw body's digest and its deflated form. */
+  private responseRow(record: ResponseRecord): ResponseRow {
     const rawJson = canonicalJson(record.raw);
-    const digest = sha256(rawJson);
-    this.store.transaction(() => {
-      const requestJson = this.compactRequest(record.requestJson);
-      this.sql(
-        `INSERT OR IGNORE INTO llm_responses (request_key, provider, request_model, sample, prefix_digest, request_json,
-           raw_json, response_digest, text, stop_reason, input_tokens, output_tokens, cache_read_tokens,
-           cache_write_tokens, reported_model, request_id, latency_ms, mode, cost_usd, savings_usd, node_id, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        record.key,
-        record.provider,
-        record.requestModel,
-        record.sample,
-        record.prefixDigest,
-        requestJson,
-        deflateRawSync(rawJson),
-        digest,
-        record.text,
-        record.stopReason,
-        record.usage.input_tokens,
-        record.usage.output_tokens,
-        record.usage.cache_read_input_tokens,
-        record.usage.cache_creation_input_tokens,
-        record.reportedModel,
-        record.requestId ?? null,
-        Math.round(record.latencyMs),
-        record.mode,
-        record.costUsd,
-        record.savingsUsd,
-        record.nodeId,
-        Date.now(),
-      );
-      this.sql('DELETE FROM llm_leases WHERE request_key = ?').run(record.key);
-      this.sql('DELETE FROM llm_batch_items WHERE request_key = ?').run(record.key);
-    });
-    return digest;
+    return { record, responseDigest: sha256(rawJson), rawDeflated: deflateRawSync(rawJson) };
+  }
+
+  /** Inserts an answer and drops its lease and batch intent; runs inside the caller's transaction. */
+  private insertResponse({ record, responseDigest, rawDeflated }: ResponseRow): void {
+    const requestJson = this.compactRequest(record.requestJson);
+    this.sql(
+      `INSERT OR IGNORE INTO llm_responses (request_key, provider, request_model, sample, prefix_digest, request_json,
+         raw_json, response_digest, text, stop_reason, input_tokens, output_tokens, cache_read_tokens,
+         cache_write_tokens, reported_model, request_id, latency_ms, mode, cost_usd, savings_usd, node_id, created)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      record.key,
+      record.provider,
+      record.requestModel,
+      record.sample,
+      record.prefixDigest,
+      requestJson,
+      rawDeflated,
+      responseDigest,
+      record.text,
+      record.stopReason,
+      record.usage.input_tokens,
+      record.usage.output_tokens,
+      record.usage.cache_read_input_tokens,
+      record.usage.cache_creation_input_tokens,
+      record.reportedModel,
+      record.requestId ?? null,
+      Math.round(record.latencyMs),
+      record.mode,
+      record.costUsd,
+      record.savingsUsd,
+      record.nodeId,
+      Date.now(),
+    );
+    this.sql('DELETE FROM llm_leases WHERE request_key = ?').run(record.key);
+    this.sql('DELETE FROM llm_batch_items WHERE request_key = ?').run(record.key);
   }
 
   /**
@@ -352,16 +400,23 @@ export class LlmStore {
 
   /** Claims the right to pay for a key, unless it is answered already or another live owner holds it. */
   claim(key: ItemKey): ClaimResult {
-    return this.store.transaction(() => {
-      if (this.hasResponse(key)) return 'cached';
-      const row = this.sql('SELECT owner, pid, host, heartbeat FROM llm_leases WHERE request_key = ?').get(key) as
-        | { owner: string; pid: number; host: string; heartbeat: number }
-        | undefined;
-      if (row !== undefined && row.owner !== this.owner && !this.isStale(row)) return 'held';
-      this.sql('INSERT OR REPLACE INTO llm_leases (request_key, owner, pid, host, heartbeat) VALUES (?, ?, ?, ?, ?)')
-        .run(key, this.owner, process.pid, this.host, Date.now());
-      return 'claimed';
-    });
+    return this.store.transaction(() => this.claimInTransaction(key));
+  }
+
+  /** claim, committed with the other leases and answers of this turn of the event loop; resolves once committed. */
+  claimGrouped(key: ItemKey): Promise<ClaimResult> {
+    return this.group.add(() => this.claimInTransaction(key));
+  }
+
+  private claimInTransaction(key: ItemKey): ClaimResult {
+    if (this.hasResponse(key)) return 'cached';
+    const row = this.sql('SELECT owner, pid, host, heartbeat FROM llm_leases WHERE request_key = ?').get(key) as
+      | { owner: string; pid: number; host: string; heartbeat: number }
+      | undefined;
+    if (row !== undefined && row.owner !== this.owner && !this.isStale(row)) return 'held';
+    this.sql('INSERT OR REPLACE INTO llm_leases (request_key, owner, pid, host, heartbeat) VALUES (?, ?, ?, ?, ?)')
+      .run(key, this.owner, process.pid, this.host, Date.now());
+    return 'claimed';
   }
 
   release(key: ItemKey): void {
