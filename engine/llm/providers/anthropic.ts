@@ -49,6 +49,8 @@ export class AnthropicProvider implements OnlineProvider, BatchProvider {
       baseURL: options.baseUrl ?? null,
       maxRetries: 0,
       fetch: this.http.fetch,
+      // The engine records its own spend and latency; a span per call would cost CPU on every call for nothing.
+      openTelemetry: false,
       ...(options.apiVersion === undefined ? {} : { defaultHeaders: { 'anthropic-version': options.apiVersion } }),
     });
     this.acceptsSampling = options.apiVersion === SAMPLING_API_VERSION;
