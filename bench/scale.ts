@@ -76,12 +76,12 @@ function cliEnv(baseUrl: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs the CLI under /usr/bin/time: wall seconds and peak RSS (MB) of the process. */
-async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
+/** Runs the CLI under /usr/bin/time: wall seconds, CPU seconds (user + system) and peak RSS (MB) of the process. */
+async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; cpuSeconds: number; peakRssMb: number; stdout: string }> {
   const started = performance.now();
   // SYNTHCSE_BENCH_CPU_PROF=DIR: a CPU profile of each CLI process (node --cpu-prof) in DIR.
   const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
-  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -90,7 +90,8 @@ async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ secon
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`synthcse ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`);
   const rss = /maxrss_kb=(\d+)/.exec(stderr);
-  return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout };
+  const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
+  return { seconds, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout };
 }
 
 interface SizeFigures {
@@ -100,6 +101,10 @@ interface SizeFigures {
   first_run_s: number;
   peak_rss_mb: number;
   calls_per_s: number;
+  /** CPU time (user + system) of the run's CLI process per call: the engine's cost, whatever else the machine runs. */
+  cpu_ms_per_call: number;
+  /** CPU time of the loopback endpoint (this bench process) per call, to show it is not what limits the run. */
+  endpoint_cpu_ms_per_call: number;
   cache_bytes_per_call: number;
 }
 
@@ -114,7 +119,9 @@ async function measureSize(n: number, server: MockLlmServer, concurrency: number
     const env = cliEnv(server.url);
     const plan = await timedCli(['plan', file, '--cache', cache], env);
     const before = server.stats.byRoute['POST /v1/messages'] ?? 0;
+    const endpointCpu = process.cpuUsage();
     const run = await timedCli(['run', file, '--cache', cache, '--only', 'annotate'], env);
+    const endpointCpuMs = cpuMs(process.cpuUsage(endpointCpu));
     const calls = (server.stats.byRoute['POST /v1/messages'] ?? 0) - before;
     if (calls !== 2 * n) throw new Error(`expected ${2 * n} calls, the endpoint received ${calls}`);
     return {
@@ -124,6 +131,8 @@ async function measureSize(n: number, server: MockLlmServer, concurrency: number
       first_run_s: round(run.seconds, 2),
       peak_rss_mb: Math.round(run.peakRssMb),
       calls_per_s: Math.round(calls / run.seconds),
+      cpu_ms_per_call: round((run.cpuSeconds * 1000) / calls, 3),
+      endpoint_cpu_ms_per_call: round(endpointCpuMs / calls, 3),
       cache_bytes_per_call: Math.round(dirBytes(cache) / calls),
     };
   } finally {
@@ -201,6 +210,10 @@ async function measureWorkers(n: number, workerCounts: number[]): Promise<Record
   return perWorker;
 }
 
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -254,6 +267,7 @@ async function main(): Promise<void> {
     plan_s_largest: largest?.plan_s ?? null,
     cache_bytes_per_call: largest?.cache_bytes_per_call ?? null,
     engine_calls_per_s: largest?.calls_per_s ?? null,
+    engine_cpu_ms_per_call: largest?.cpu_ms_per_call ?? null,
     worker_calls_per_s_1: workerRates[1] ?? null,
     worker_speedup_4: workerRates[1] !== undefined && workerRates[4] !== undefined ? round(workerRates[4] / workerRates[1], 2) : null,
   };
