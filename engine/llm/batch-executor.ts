@@ -8,7 +8,7 @@ import type { LlmStore, StoredResponse } from './llm-store.js';
 import { backoffMs, reasonOf } from './online-executor.js';
 import type { PriceTable } from './prices.js';
 import { ProviderFailure, type BatchItemOutcome, type BatchProvider } from './provider.js';
-import { customIdOf } from './request-key.js';
+import { customIdOf, serializeRequest } from './request-key.js';
 import { LlmCallError, type LlmRequest, type ProviderName } from './types.js';
 import type { Logger } from '../node-type.js';
 
@@ -209,7 +209,7 @@ export class BatchExecutor {
         key,
         provider: row.provider,
         request,
-        requestJson: row.request_json,
+        serialized: serializeRequest(request),
         sample: row.sample,
         reply,
         latencyMs: 0,

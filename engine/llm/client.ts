@@ -263,9 +263,8 @@ export class ServiceClient implements LlmClient {
     }
   }
 
-  private async payOnline({ key, requestJson }: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
-    const prefixDigest = prefixDigestOf(request);
-    const estimate = this.estimateOne(request, () => this.core.store.meanOutputTokens(prefixDigest));
+  private async payOnline({ key, serialized }: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
+    const estimate = this.estimateOne(request, () => this.core.store.meanOutputTokens(serialized.prefixDigest));
     // Reserved when the call is about to be sent, so calls waiting in the pool do not hold budget.
     let reserved = false;
     let paid: number | undefined;
@@ -294,8 +293,7 @@ export class ServiceClient implements LlmClient {
         key,
         provider: this.provider,
         request,
-        requestJson,
-        prefixDigest,
+        serialized,
         sample: options.sample,
         reply,
         latencyMs,

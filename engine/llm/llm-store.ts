@@ -11,7 +11,7 @@ import type { Store } from '../../cache/store.js';
 import { canonicalJson, isJsonObject, sha256, type Digest, type ItemKey, type Json } from '../json.js';
 import { GroupCommit } from './group-commit.js';
 import type { ProviderReply } from './provider.js';
-import { prefixDigestOf } from './request-key.js';
+import { canonicalJsonWith, type SerializedRequest } from './request-key.js';
 import type { CallMode, LlmRequest, LlmResponse, LlmSpend, LlmUsage, ProviderName } from './types.js';
 
 const DDL = `
@@ -81,10 +81,8 @@ export interface PaidReply {
   key: ItemKey;
   provider: ProviderName;
   request: LlmRequest;
-  /** The canonical JSON of `request`, as it was keyed. */
-  requestJson: string;
-  /** prefixDigestOf(request), when the caller has it already. */
-  prefixDigest?: Digest;
+  /** serializeRequest(request), made once when the call was keyed. */
+  serialized: SerializedRequest;
   sample: number;
   reply: ProviderReply;
   latencyMs: number;
@@ -97,10 +95,9 @@ export interface PaidReply {
 export interface ResponseRecord {
   key: ItemKey;
   provider: ProviderName;
-  requestModel: string;
+  request: LlmRequest;
+  serialized: SerializedRequest;
   sample: number;
-  prefixDigest: Digest;
-  requestJson: string;
   raw: Json;
   text: string;
   stopReason: string;
@@ -266,10 +263,9 @@ export class LlmStore {
     return {
       key: paid.key,
       provider: paid.provider,
-      requestModel: paid.request.model,
+      request: paid.request,
+      serialized: paid.serialized,
       sample: paid.sample,
-      prefixDigest: paid.prefixDigest ?? prefixDigestOf(paid.request),
-      requestJson: paid.requestJson,
       raw: reply.raw,
       text: reply.text,
       stopReason: reply.stopReason,
@@ -304,7 +300,7 @@ export class LlmStore {
 
   /** Inserts an answer and drops its lease and batch intent; runs inside the caller's transaction. */
   private insertResponse({ record, responseDigest, rawDeflated }: ResponseRow): void {
-    const requestJson = this.compactRequest(record.requestJson);
+    const requestJson = this.compactRequest(record.request, record.serialized);
     this.sql(
       `INSERT OR IGNORE INTO llm_responses (request_key, provider, request_model, sample, prefix_digest, request_json,
          raw_json, response_digest, text, stop_reason, input_tokens, output_tokens, cache_read_tokens,
@@ -314,9 +310,9 @@ export class LlmStore {
     .run(
       record.key,
       record.provider,
-      record.requestModel,
+      record.request.model,
       record.sample,
-      record.prefixDigest,
+      record.serialized.prefixDigest,
       requestJson,
       rawDeflated,
       responseDigest,
@@ -344,14 +340,13 @@ export class LlmStore {
    * (referenced as {"$text": id}) and every turn but the last (messages become {"$turns": [ids], "last": message}).
    * A SynCSE request's exemplars are drawn from a small pool, so most of each body is text the cache already has.
    */
-  private compactRequest(requestJson: string): string {
-    const request = JSON.parse(requestJson) as Record<string, Json>;
-    if (typeof request.system === 'string' && request.system.length >= SHARED_TEXT_MIN) request.system = { $text: this.textId(request.system) };
-    const messages = request.messages;
-    if (Array.isArray(messages) && messages.length > 1) {
-      request.messages = { $turns: messages.slice(0, -1).map((m) => this.textId(canonicalJson(m))), last: messages[messages.length - 1]! };
-    }
-    return JSON.stringify(request);
+  private compactRequest(request: LlmRequest, serialized: SerializedRequest): string {
+    const shared: Record<string, string> = {};
+    if (typeof request.system === 'string' && request.system.length >= SHARED_TEXT_MIN) shared.system = `{"$text":${this.textId(request.system)}}`;
+    const messages = serialized.messages;
+    if (messages.length > 1) shared.messages = `{"$turns":[${messages.slice(0, -1).map((m) => this.textId(m)).join(',')}],"last":${messages[messages.length - 1]!}}`;
+    else shared.messages = `[${messages.join(',')}]`;
+    return canonicalJsonWith(request, shared);
   }
 
   private textId(text: string): number {

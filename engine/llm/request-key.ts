@@ -1,5 +1,5 @@
 /** The request cache key and the batch custom_id derived from it. */
-import { canonicalJson, digestJson, sha256, type Digest, type ItemKey } from '../json.js';
+import { canonicalJson, compareCodeUnits, digestJson, sha256, type Digest, type ItemKey } from '../json.js';
 import type { LlmRequest, ProviderName } from './types.js';
 
 /** The part of a request that changes the answer: cache_prefix only changes price, so it is not keyed. */
@@ -17,27 +17,52 @@ export function requestKeyOf(provider: ProviderName, endpoint: string | null, re
   return keyedCall(provider, endpoint, request, sample, modelFileSha256).key;
 }
 
-/** A call's key and the canonical JSON of its request (as stored, cache_prefix included), serialised once. */
-export interface KeyedCall {
-  key: ItemKey;
-  requestJson: string;
+/**
+ * A request serialised once, for everything a call needs from it: the key, the stored request (its messages but the
+ * last kept by reference) and the prefix digest are assembled from the canonical JSON of each message.
+ */
+export interface SerializedRequest {
+  /** canonicalJson(request), cache_prefix included. */
+  json: string;
+  /** canonicalJson of each message, in order. */
+  messages: string[];
+  /** prefixDigestOf(request). */
+  prefixDigest: Digest;
 }
 
-/**
- * requestKeyOf and canonicalJson(request) from one serialisation of the request: the key record
- * {endpoint, provider, request, sample} is assembled around the request's canonical JSON (its members in canonical
- * order), and cache_prefix, the one member not keyed, sorts before every other member of a request.
- */
+export interface KeyedCall {
+  key: ItemKey;
+  serialized: SerializedRequest;
+}
+
 export function keyedCall(provider: ProviderName, endpoint: string | null, request: LlmRequest, sample: number, modelFileSha256?: string): KeyedCall {
   if (!Number.isInteger(sample) || sample < 0) throw new Error(`Internal error: sample index must be a non-negative integer, got ${sample}`);
+  const serialized = serializeRequest(request);
+  const messages = `[${serialized.messages.join(',')}]`;
   const keyed = keyedRequest(request);
-  const keyedJson = canonicalJson(modelFileSha256 === undefined ? keyed : { ...keyed, model: { gguf_sha256: modelFileSha256 } });
+  const record = modelFileSha256 === undefined ? keyed : { ...keyed, model: { gguf_sha256: modelFileSha256 } };
+  const keyedJson = canonicalJsonWith(record, { messages });
+  // canonicalJson({provider, endpoint, request, sample}), its members in canonical order.
   const key = sha256(`{"endpoint":${canonicalJson(endpoint)},"provider":${canonicalJson(provider)},"request":${keyedJson},"sample":${sample}}`) as string as ItemKey;
-  let requestJson: string;
-  if (modelFileSha256 !== undefined) requestJson = canonicalJson(request);
-  else if (request.cache_prefix === undefined) requestJson = keyedJson;
-  else requestJson = `{"cache_prefix":${request.cache_prefix ? 'true' : 'false'}${keyedJson === '{}' ? '}' : ',' + keyedJson.slice(1)}`;
-  return { key, requestJson };
+  return { key, serialized };
+}
+
+export function serializeRequest(request: LlmRequest): SerializedRequest {
+  const messages = request.messages.map((m) => canonicalJson(m));
+  const shots = `[${messages.slice(0, -1).join(',')}]`;
+  return {
+    json: canonicalJsonWith(request, { messages: `[${messages.join(',')}]` }),
+    messages,
+    // prefixDigestOf: canonicalJson({model, system, shots, max_tokens}), its members in canonical order.
+    prefixDigest: sha256(`{"max_tokens":${canonicalJson(request.max_tokens)},"model":${canonicalJson(request.model)},"shots":${shots},"system":${canonicalJson(request.system ?? null)}}`),
+  };
+}
+
+/** canonicalJson(object), with the members named in `serialized` given as JSON already serialised (canonically). */
+export function canonicalJsonWith(object: object, serialized: Record<string, string>): string {
+  const record = object as Record<string, unknown>;
+  const names = Object.keys(record).filter((name) => record[name] !== undefined).sort(compareCodeUnits);
+  return `{${names.map((name) => `${JSON.stringify(name)}:${Object.hasOwn(serialized, name) ? serialized[name] : canonicalJson(record[name])}`).join(',')}}`;
 }
 
 /** A batch custom_id: at most 64 characters of [a-zA-Z0-9_-]. The key is hex, so its first 64 characters qualify. */

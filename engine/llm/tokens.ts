@@ -3,7 +3,11 @@ import type { LlmRequest } from './types.js';
 
 /** About 4 characters per token for English text; a little overhead per message for the chat framing. */
 export function estimateTextTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return estimateTokensOfCharacters(text.length);
+}
+
+export function estimateTokensOfCharacters(characters: number): number {
+  return Math.ceil(characters / 4);
 }
 
 export function estimateInputTokens(request: LlmRequest): number {

@@ -42,7 +42,7 @@ describe('group commit of leases and answers', () => {
           key: c.key,
           provider: 'anthropic',
           request: c.request,
-          requestJson: c.requestJson,
+          serialized: c.serialized,
           sample: 0,
           reply: {
             text: `answer ${i}`,

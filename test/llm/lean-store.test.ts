@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson, sha256, type ItemKey } from '../../engine/json.js';
 import { LlmStore } from '../../engine/llm/llm-store.js';
-import { keyedCall, requestKeyOf } from '../../engine/llm/request-key.js';
+import { keyedCall, prefixDigestOf, requestKeyOf } from '../../engine/llm/request-key.js';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { tempCache, testService } from '../support/llm-fixtures.js';
@@ -71,7 +71,7 @@ describe('lean response store', () => {
 });
 
 describe('one serialisation per call', () => {
-  it('gives the key requestKeyOf gives and the canonical JSON of the request, cache_prefix or not', () => {
+  it('gives the key, the canonical JSON and the prefix digest that serialising each on its own gives', () => {
     const requests: LlmRequest[] = [
       fewShot(1),
       { ...fewShot(2), cache_prefix: true, temperature: 1, top_p: 0.9 },
@@ -83,11 +83,13 @@ describe('one serialisation per call', () => {
         const keyed = keyedCall('anthropic', endpoint, request, 3);
         assert.equal(keyed.key, requestKeyOf('anthropic', endpoint, request, 3));
         assert.equal(keyed.key, sha256(canonicalJson({ provider: 'anthropic', endpoint, request: { ...request, cache_prefix: undefined }, sample: 3 })));
-        assert.equal(keyed.requestJson, canonicalJson(request));
+        assert.equal(keyed.serialized.json, canonicalJson(request));
+        assert.equal(keyed.serialized.prefixDigest, prefixDigestOf(request));
+        assert.deepEqual(keyed.serialized.messages, request.messages.map((m) => canonicalJson(m)));
       }
       const local = keyedCall('local', null, request, 0, 'ab'.repeat(32));
       assert.equal(local.key, sha256(canonicalJson({ provider: 'local', endpoint: null, request: { ...request, cache_prefix: undefined, model: { gguf_sha256: 'ab'.repeat(32) } }, sample: 0 })));
-      assert.equal(local.requestJson, canonicalJson(request));
+      assert.equal(local.serialized.json, canonicalJson(request));
     }
   });
 });

@@ -12,7 +12,7 @@ import {
   type RateLimitInfo,
   type SendOptions,
 } from '../provider.js';
-import { estimateTextTokens } from '../tokens.js';
+import { estimateTokensOfCharacters } from '../tokens.js';
 import type { EndpointProbe } from '../preflight.js';
 import type { LlmRequest } from '../types.js';
 import { MAX_SIZED_IN_FLIGHT } from '../request-pool.js';
@@ -217,8 +217,10 @@ export function toMessageParams(request: LlmRequest): MessageParams {
 }
 
 function prefixIsCacheable(request: LlmRequest): boolean {
-  const prefixText = (request.system ?? '') + request.messages.slice(0, -1).map((m) => m.content).join('');
-  return estimateTextTokens(prefixText) >= minCacheableTokens(request.model);
+  // Counted from the lengths of its parts, without building the prefix's text on every call.
+  let characters = request.system?.length ?? 0;
+  for (let i = 0; i < request.messages.length - 1; i++) characters += request.messages[i]!.content.length;
+  return estimateTokensOfCharacters(characters) >= minCacheableTokens(request.model);
 }
 
 function replyFromMessage(message: Anthropic.Message): ProviderReply {
