@@ -9,7 +9,7 @@ import type { LlmStore, StoredResponse } from './llm-store.js';
 import { callOnline, type RetryNotice, type RetryPolicy } from './online-executor.js';
 import type { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
-import { keyedCall, prefixDigestOf, type KeyedCall } from './request-key.js';
+import { keyedCall, prefixDigestOf, serializeRequest, type KeyedCall } from './request-key.js';
 import type { RequestPool } from './request-pool.js';
 import { estimateInputTokens } from './tokens.js';
 import type { LlmJobService } from '../workers/llm-job.js';
@@ -173,7 +173,7 @@ export class ServiceClient implements LlmClient {
         throw new LlmCallError('invalid-request', this.core.redact((error as Error).message));
       }
     }
-    // Keyed and serialised once: the key, the stored request and the prefix digest serve the whole call.
+    // Serialised once: the canonical JSON of the messages makes the key, and the stored request and prefix digest of a paid call.
     const keyed = this.keyedCall(request, options.sample);
     const key = keyed.key;
     const stored = this.core.store.getResponse(key);
@@ -263,7 +263,8 @@ export class ServiceClient implements LlmClient {
     }
   }
 
-  private async payOnline({ key, serialized }: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
+  private async payOnline({ key, messages }: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
+    const serialized = serializeRequest(request, messages);
     const estimate = this.estimateOne(request, () => this.core.store.meanOutputTokens(serialized.prefixDigest));
     // Reserved when the call is about to be sent, so calls waiting in the pool do not hold budget.
     let reserved = false;

@@ -32,23 +32,23 @@ export interface SerializedRequest {
 
 export interface KeyedCall {
   key: ItemKey;
-  serialized: SerializedRequest;
+  /** canonicalJson of each message of the request, for serializeRequest. */
+  messages: string[];
 }
 
 export function keyedCall(provider: ProviderName, endpoint: string | null, request: LlmRequest, sample: number, modelFileSha256?: string): KeyedCall {
   if (!Number.isInteger(sample) || sample < 0) throw new Error(`Internal error: sample index must be a non-negative integer, got ${sample}`);
-  const serialized = serializeRequest(request);
-  const messages = `[${serialized.messages.join(',')}]`;
+  const messages = request.messages.map((m) => canonicalJson(m));
   const keyed = keyedRequest(request);
   const record = modelFileSha256 === undefined ? keyed : { ...keyed, model: { gguf_sha256: modelFileSha256 } };
-  const keyedJson = canonicalJsonWith(record, { messages });
+  const keyedJson = canonicalJsonWith(record, { messages: `[${messages.join(',')}]` });
   // canonicalJson({provider, endpoint, request, sample}), its members in canonical order.
   const key = sha256(`{"endpoint":${canonicalJson(endpoint)},"provider":${canonicalJson(provider)},"request":${keyedJson},"sample":${sample}}`) as string as ItemKey;
-  return { key, serialized };
+  return { key, messages };
 }
 
-export function serializeRequest(request: LlmRequest): SerializedRequest {
-  const messages = request.messages.map((m) => canonicalJson(m));
+/** `messages`: the canonical JSON of each message when the caller has it already (KeyedCall.messages). */
+export function serializeRequest(request: LlmRequest, messages = request.messages.map((m) => canonicalJson(m))): SerializedRequest {
   const shots = `[${messages.slice(0, -1).join(',')}]`;
   return {
     json: canonicalJsonWith(request, { messages: `[${messages.join(',')}]` }),

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Store } from '../../cache/store.js';
 import { GroupCommit } from '../../engine/llm/group-commit.js';
 import { LlmStore } from '../../engine/llm/llm-store.js';
-import { keyedCall } from '../../engine/llm/request-key.js';
+import { keyedCall, serializeRequest } from '../../engine/llm/request-key.js';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { tempCache } from '../support/llm-fixtures.js';
 
@@ -42,7 +42,7 @@ describe('group commit of leases and answers', () => {
           key: c.key,
           provider: 'anthropic',
           request: c.request,
-          serialized: c.serialized,
+          serialized: serializeRequest(c.request, c.messages),
           sample: 0,
           reply: {
             text: `answer ${i}`,

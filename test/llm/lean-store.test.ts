@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson, sha256, type ItemKey } from '../../engine/json.js';
 import { LlmStore } from '../../engine/llm/llm-store.js';
-import { keyedCall, prefixDigestOf, requestKeyOf } from '../../engine/llm/request-key.js';
+import { keyedCall, prefixDigestOf, requestKeyOf, serializeRequest } from '../../engine/llm/request-key.js';
 import type { LlmRequest } from '../../engine/llm/types.js';
 import { startMockLlmServer, type MockLlmServer } from '../support/mock-llm-server.js';
 import { tempCache, testService } from '../support/llm-fixtures.js';
@@ -83,13 +83,13 @@ describe('one serialisation per call', () => {
         const keyed = keyedCall('anthropic', endpoint, request, 3);
         assert.equal(keyed.key, requestKeyOf('anthropic', endpoint, request, 3));
         assert.equal(keyed.key, sha256(canonicalJson({ provider: 'anthropic', endpoint, request: { ...request, cache_prefix: undefined }, sample: 3 })));
-        assert.equal(keyed.serialized.json, canonicalJson(request));
-        assert.equal(keyed.serialized.prefixDigest, prefixDigestOf(request));
-        assert.deepEqual(keyed.serialized.messages, request.messages.map((m) => canonicalJson(m)));
+        const serialized = serializeRequest(request, keyed.messages);
+        assert.equal(serialized.json, canonicalJson(request));
+        assert.equal(serialized.prefixDigest, prefixDigestOf(request));
+        assert.deepEqual(serialized, serializeRequest(request));
       }
       const local = keyedCall('local', null, request, 0, 'ab'.repeat(32));
       assert.equal(local.key, sha256(canonicalJson({ provider: 'local', endpoint: null, request: { ...request, cache_prefix: undefined, model: { gguf_sha256: 'ab'.repeat(32) } }, sample: 0 })));
-      assert.equal(local.serialized.json, canonicalJson(request));
     }
   });
 });
