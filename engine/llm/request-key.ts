@@ -22,8 +22,6 @@ export function requestKeyOf(provider: ProviderName, endpoint: string | null, re
  * last kept by reference) and the prefix digest are assembled from the canonical JSON of each message.
  */
 export interface SerializedRequest {
-  /** canonicalJson(request), cache_prefix included. */
-  json: string;
   /** canonicalJson of each message, in order. */
   messages: string[];
   /** prefixDigestOf(request). */
@@ -51,7 +49,6 @@ export function keyedCall(provider: ProviderName, endpoint: string | null, reque
 export function serializeRequest(request: LlmRequest, messages = request.messages.map((m) => canonicalJson(m))): SerializedRequest {
   const shots = `[${messages.slice(0, -1).join(',')}]`;
   return {
-    json: canonicalJsonWith(request, { messages: `[${messages.join(',')}]` }),
     messages,
     // prefixDigestOf: canonicalJson({model, system, shots, max_tokens}), its members in canonical order.
     prefixDigest: sha256(`{"max_tokens":${canonicalJson(request.max_tokens)},"model":${canonicalJson(request.model)},"shots":${shots},"system":${canonicalJson(request.system ?? null)}}`),
