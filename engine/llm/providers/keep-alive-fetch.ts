@@ -100,7 +100,8 @@ function toResponse(res: IncomingMessage): Promise<Response> {
     body.on('data', onData);
     body.once('end', () => settle(new Response(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), init)));
     body.once('error', (error) => settle(error));
-    body.once('close', () => settle(new Error('the connection closed before the answer ended')));
+    // After 'end' as well: the error is made only when the answer did not end.
+    body.once('close', () => settled || settle(new Error('the connection closed before the answer ended')));
   });
 }
 
