@@ -9,6 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMockLlmServer, type MockLlmServer } from '../test/support/mock-llm-server.js';
@@ -169,9 +170,40 @@ async function measurePartlyCachedPlan(n: number, k: number, server: MockLlmServ
   }
 }
 
-async function measureWorkers(n: number, workerCounts: number[]): Promise<Record<number, number>> {
+interface WorkerFigures {
+  calls_per_s: number;
+  /** Run start to the first call at any endpoint (CLI start, load, keys). */
+  start_s: number;
+  /** First call to the last answer at the endpoints: the workers' aggregate rate over this window is calls_window_per_s. */
+  calls_window_per_s: number;
+  /** Last answer to the run's exit (commits, outputs, close). */
+  tail_s: number;
+  run_s: number;
+  resent_after_answer: number;
+  /** CPU time of this process (the endpoints) during the run, and its event loop's 99th-percentile delay. */
+  endpoints_cpu_s: number;
+  endpoints_loop_delay_p99_ms: number;
+}
+
+/** Spawns a worker and resolves once it says it is ready (its start is not part of the measured run). */
+async function startWorker(redisUrl: string, endpoint: string, concurrency: number): Promise<ChildProcess> {
+  const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, cli, 'worker', '--redis', redisUrl, '--concurrency', String(concurrency), '--base-url', endpoint], { env: cliEnv(endpoint), stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  await new Promise<void>((ready, fail) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('ready')) ready();
+    });
+    child.once('exit', (code) => fail(new Error(`synthcse worker exited ${code} before it was ready:\n${text}`)));
+  });
+  child.stderr!.resume();
+  return child;
+}
+
+async function measureWorkers(n: number, workerCounts: number[], workerConcurrency: number): Promise<Record<number, WorkerFigures>> {
   const redis = await startRedis();
-  const perWorker: Record<number, number> = {};
+  const perWorker: Record<number, WorkerFigures> = {};
   try {
     for (const count of workerCounts) {
       const servers = await Promise.all(Array.from({ length: count }, () => startMockLlmServer({ latencyMs: 500, serveConcurrency: 20 })));
@@ -182,17 +214,49 @@ async function measureWorkers(n: number, workerCounts: number[]): Promise<Record
         writeFileSync(premises, premisesText(n));
         const file = join(dir, 'scale.yaml');
         writeFileSync(file, pipelineYaml(premises, 256));
-        for (const s of servers) {
-          workers.push(spawn(process.execPath, [cli, 'worker', '--redis', redis.url, '--concurrency', '20', '--base-url', s.url], { env: cliEnv(s.url), stdio: 'ignore' }));
-        }
+        for (const s of servers) workers.push(await startWorker(redis.url, s.url, workerConcurrency));
+        // The endpoints' call and answer counts, sampled every 20 ms: when the first call came and the last answer left.
+        const answered = () => servers.reduce((sum, s) => sum + (s.stats.byStatus[200] ?? 0), 0);
+        const received = () => servers.reduce((sum, s) => sum + (s.stats.byRoute['POST /v1/messages'] ?? 0), 0);
+        const started = performance.now();
+        let firstCallAt = NaN;
+        let lastAnswerAt = NaN;
+        const sampler = setInterval(() => {
+          if (Number.isNaN(firstCallAt) && received() > 0) firstCallAt = performance.now();
+          if (Number.isNaN(lastAnswerAt) && answered() >= 2 * n) lastAnswerAt = performance.now();
+        }, 20);
+        // The endpoints live in this process: its CPU and event-loop delay say whether they held the calls back.
+        const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+        loopDelay.enable();
+        const cpuBefore = process.cpuUsage();
         const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(servers[0]!.url));
-        perWorker[count] = Math.round((2 * n) / run.seconds);
+        const cpu = process.cpuUsage(cpuBefore);
+        loopDelay.disable();
+        clearInterval(sampler);
+        // A call sent twice (by two workers at once, or again after its answer) counts once here.
+        const resent = answered() - new Set(servers.flatMap((s) => [...s.stats.succeeded])).size;
+        if (answered() - resent !== 2 * n) throw new Error(`expected ${2 * n} distinct answers, the endpoints gave ${answered() - resent}`);
+        perWorker[count] = {
+          calls_per_s: Math.round((2 * n) / run.seconds),
+          start_s: round((firstCallAt - started) / 1000, 2),
+          calls_window_per_s: Math.round((2 * n) / ((lastAnswerAt - firstCallAt) / 1000)),
+          tail_s: round(run.seconds - (lastAnswerAt - started) / 1000, 2),
+          run_s: round(run.seconds, 2),
+          // Calls the endpoints answered more than once (0 unless a worker died).
+          resent_after_answer: resent,
+          endpoints_cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
+          endpoints_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 1),
+        };
+        process.stdout.write(JSON.stringify({ workers: count, ...perWorker[count] }) + '\n');
       } finally {
         for (const w of workers) w.kill('SIGTERM');
         await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((d) => w.on('exit', d)) : undefined)));
         await Promise.all(servers.map((s) => s.close()));
         rmSync(dir, { recursive: true, force: true });
       }
+      // SYNTHCSE_BENCH_REDIS_STATS=1: Redis's per-command counts and times of this run, on stderr.
+      if (process.env.SYNTHCSE_BENCH_REDIS_STATS) process.stderr.write(`${count} worker(s): ${spawnSync(redis.cli, ['-p', String(redis.port), 'INFO', 'commandstats']).stdout.toString()}`);
+      spawnSync(redis.cli, ['-p', String(redis.port), 'CONFIG', 'RESETSTAT']);
       spawnSync(redis.cli, ['-p', String(redis.port), 'FLUSHALL']);
     }
   } finally {
@@ -238,8 +302,9 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
-  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [800])[0]!, workerCounts) : {};
-  if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: workerRates }) + '\n');
+  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [800])[0]!, workerCounts, listArg('--worker-concurrency', [20])[0]!) : {};
+  const workerRate = (count: number) => workerRates[count]?.calls_per_s;
+  if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: Object.fromEntries(workerCounts.map((c) => [c, workerRate(c)])) }) + '\n');
   const at = (n: number) => results.find((r) => r.premises === n);
   const largest = results[results.length - 1];
   const summary = {
@@ -254,8 +319,8 @@ async function main(): Promise<void> {
     plan_s_largest: largest?.plan_s ?? null,
     cache_bytes_per_call: largest?.cache_bytes_per_call ?? null,
     engine_calls_per_s: largest?.calls_per_s ?? null,
-    worker_calls_per_s_1: workerRates[1] ?? null,
-    worker_speedup_4: workerRates[1] !== undefined && workerRates[4] !== undefined ? round(workerRates[4] / workerRates[1], 2) : null,
+    worker_calls_per_s_1: workerRate(1) ?? null,
+    worker_speedup_4: workerRate(1) !== undefined && workerRate(4) !== undefined ? round(workerRate(4)! / workerRate(1)!, 2) : null,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
 }
