@@ -14,7 +14,8 @@ import { httpProvider } from '../llm/providers/http.js';
 import { makeRedactor } from '../llm/redact.js';
 import { RequestPool } from '../llm/request-pool.js';
 import { LlmCallError } from '../llm/types.js';
-import { failureMessage, LLM_QUEUE, redisConnection, type LlmJobData, type LlmJobResult, type LlmJobService } from './llm-job.js';
+import { failureMessage, LLM_QUEUE, type LlmJobData, type LlmJobResult, type LlmJobService } from './llm-job.js';
+import { redisConnection } from './redis.js';
 
 export interface LlmWorkerOptions {
   redisUrl: string;

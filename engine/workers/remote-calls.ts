@@ -1,162 +1,30 @@
 /**
- * The coordinator's side of the workers: LLM calls become jobs on a BullMQ queue (job id = request key, so a
- * request is never queued twice) and their results come back to this process, the only writer of the SQLite cache,
- * which commits them and then removes the job. A job that finished while the coordinator was away is taken from
- * Redis, not sent again; a job that Redis lost (restarted without persistence) is queued again.
- *
- * Why the upkeep is one serial loop: a job is queued again only when Redis has no trace of it, and committed jobs are
- * removed only by that same loop, so a check can never see a job that was just committed and removed as "lost" and
- * pay for it twice.
+ * Online LLM calls as jobs for `synthcse worker` processes (job id = request key); the LLM client commits each
+ * answer in this process and then says so, and the job goes.
  */
-import { Queue, QueueEvents } from 'bullmq';
 import type { ItemKey } from '../json.js';
 import { LlmCallError } from '../llm/types.js';
-import { failureFromMessage, LLM_QUEUE, redisConnection, type LlmJobData, type LlmJobResult } from './llm-job.js';
-
-/** How often the upkeep runs: committed jobs removed, waiting calls checked. */
-const UPKEEP_MS = 1_000;
-/** A waiting call is checked against Redis after this long, then at doubling intervals up to the maximum. */
-const FIRST_CHECK_MS = 2_000;
-const MAX_CHECK_MS = 16_000;
-const CHUNK = 500;
-
-interface Waiter {
-  data: LlmJobData;
-  resolve(result: LlmJobResult): void;
-  reject(error: Error): void;
-  /** When the upkeep next asks Redis about this call (a lost job or a missed event). */
-  checkAt: number;
-  checkEveryMs: number;
-}
+import { connectJobQueue } from './job-queue.js';
+import { failureFromMessage, LLM_QUEUE, type LlmJobData, type LlmJobResult } from './llm-job.js';
 
 export interface RemoteLlm {
   call(data: LlmJobData, signal?: AbortSignal): Promise<LlmJobResult>;
-  /** The result is committed: its job can go. */
+  /** The answer is committed: its job can go. */
   committed(key: ItemKey): void;
   close(): Promise<void>;
 }
 
-const JOB_OPTIONS = { attempts: 1, removeOnComplete: false, removeOnFail: false } as const;
-
 export async function connectRemoteLlm(redisUrl: string, warn: (message: string) => void): Promise<RemoteLlm> {
-  // Commands issued in one tick (a burst of adds or removals) go out in one write.
-  const connection = { ...redisConnection(redisUrl), enableAutoPipelining: true };
-  const queue = new Queue<LlmJobData, LlmJobResult>(LLM_QUEUE, { connection });
-  const events = new QueueEvents(LLM_QUEUE, { connection: redisConnection(redisUrl) });
-  queue.on('error', () => undefined); // ioredis reconnects; the upkeep catches up
-  events.on('error', () => undefined);
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-  const waiters = new Map<string, Waiter>();
-  /** Committed results whose jobs the upkeep removes. */
-  let committedKeys: string[] = [];
-  /** Calls made in this tick, queued together. */
-  let toQueue: { id: string; data: LlmJobData }[] = [];
-  let warnedDown = false;
-
-  const settle = (id: string, outcome: { result: LlmJobResult } | { error: Error }) => {
-    const waiter = waiters.get(id);
-    if (waiter === undefined) return;
-    waiters.delete(id);
-    if ('result' in outcome) waiter.resolve(outcome.result);
-    else waiter.reject(outcome.error);
-  };
-  events.on('completed', ({ jobId, returnvalue }) => {
-    settle(jobId, { result: (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as LlmJobResult });
+  const jobs = await connectJobQueue<LlmJobData, LlmJobResult>({
+    redisUrl,
+    queue: LLM_QUEUE,
+    aborted: (message) => new LlmCallError('aborted', message),
+    failure: failureFromMessage,
+    warn,
   });
-  events.on('failed', ({ jobId, failedReason }) => {
-    // A job moved to failed is final (one attempt: the worker has retried the provider already); the upkeep removes
-    // it so a later run asks again.
-    settle(jobId, { error: failureFromMessage(failedReason) });
-    committedKeys.push(jobId);
-  });
-
-  const queueBurst = () => {
-    const burst = toQueue.filter(({ id }) => waiters.has(id));
-    toQueue = [];
-    // A job with this id that Redis has already is left as it is (BullMQ ignores the add); the upkeep takes its result
-    // if it finished before this process listened.
-    queue.addBulk(burst.map(({ id, data }) => ({ name: 'llm', data, opts: { ...JOB_OPTIONS, jobId: id } }))).catch(() => undefined);
-  };
-
-  /** Takes a finished job's result, or queues the call again when Redis has lost its job. */
-  const check = async (id: string) => {
-    const state = await queue.getJobState(id);
-    const waiter = waiters.get(id);
-    if (waiter === undefined) return;
-    if (state === 'unknown') await queue.add('llm', waiter.data, { ...JOB_OPTIONS, jobId: id });
-    else if (state === 'completed') {
-      // Read after the state: a job read earlier may have been active then, without its result.
-      const job = await queue.getJob(id);
-      if (job !== undefined) settle(id, { result: job.returnvalue });
-    } else if (state === 'failed') {
-      // Failed before this process listened (a previous run's job): a rerun retries failed calls.
-      await queue.remove(id);
-      if (waiters.has(id)) await queue.add('llm', waiter.data, { ...JOB_OPTIONS, jobId: id });
-    }
-  };
-
-  const upkeep = async (everything: boolean) => {
-    const removals = committedKeys;
-    committedKeys = [];
-    for (let start = 0; start < removals.length; start += CHUNK) {
-      await Promise.all(removals.slice(start, start + CHUNK).map((id) => queue.remove(id)));
-    }
-    const now = Date.now();
-    const due: string[] = [];
-    for (const [id, waiter] of waiters) {
-      if (!everything && waiter.checkAt > now) continue;
-      due.push(id);
-      waiter.checkEveryMs = Math.min(MAX_CHECK_MS, waiter.checkEveryMs * 2);
-      waiter.checkAt = now + waiter.checkEveryMs;
-    }
-    for (let start = 0; start < due.length; start += CHUNK) await Promise.all(due.slice(start, start + CHUNK).map(check));
-  };
-
-  let running: Promise<void> | undefined;
-  /** After Redis was unreachable every waiting call is checked: a restarted Redis may have lost their jobs. */
-  let checkEverything = false;
-  const runUpkeep = () => {
-    if (running !== undefined || (waiters.size === 0 && committedKeys.length === 0)) return;
-    const everything = checkEverything;
-    checkEverything = false;
-    running = upkeep(everything)
-      .then(() => {
-        if (warnedDown) warn('Redis answers again; calls whose jobs it lost are queued again.');
-        warnedDown = false;
-      })
-      .catch((error: unknown) => {
-        checkEverything = true;
-        if (!warnedDown) warn(`Redis is not answering (${(error as Error).message}); waiting for it to come back.`);
-        warnedDown = true;
-      })
-      .finally(() => (running = undefined));
-  };
-  const timer = setInterval(runUpkeep, UPKEEP_MS);
-  // A reconnection may be to a Redis that restarted and lost its jobs.
-  (await queue.client).on('ready', () => (checkEverything = true));
-
   return {
-    call(data, signal) {
-      const id = data.requestKey;
-      if (signal?.aborted === true) return Promise.reject(new LlmCallError('aborted', 'The call was aborted before it was queued.'));
-      const result = new Promise<LlmJobResult>((resolve, reject) => {
-        waiters.set(id, { data, resolve, reject, checkAt: Date.now() + FIRST_CHECK_MS, checkEveryMs: FIRST_CHECK_MS });
-        signal?.addEventListener('abort', () => settle(id, { error: new LlmCallError('aborted', 'The run stopped while a worker had the call; its answer is kept in Redis for the next run.') }), { once: true });
-      });
-      if (toQueue.length === 0) setImmediate(queueBurst);
-      toQueue.push({ id, data });
-      return result;
-    },
-    committed(key) {
-      committedKeys.push(key);
-    },
-    async close() {
-      clearInterval(timer);
-      for (const id of [...waiters.keys()]) settle(id, { error: new LlmCallError('aborted', 'The coordinator closed.') });
-      // The last committed jobs go now, so Redis keeps only what a later run can still use.
-      await running;
-      await upkeep(false).catch(() => undefined);
-      await Promise.allSettled([events.close(), queue.close()]);
-    },
+    call: (data, signal) => jobs.run(data.requestKey, data, signal),
+    committed: (key) => jobs.committed(key),
+    close: () => jobs.close(),
   };
 }
