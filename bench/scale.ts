@@ -7,7 +7,7 @@
  * latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
@@ -78,11 +78,11 @@ function cliEnv(baseUrl: string): NodeJS.ProcessEnv {
 }
 
 /** Runs the CLI under /usr/bin/time: wall seconds and peak RSS (MB) of the process. */
-async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
+async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; peakRssMb: number; cpuSeconds: number; stdout: string }> {
   const started = performance.now();
   // SYNTHCSE_BENCH_CPU_PROF=DIR: a CPU profile of each CLI process (node --cpu-prof) in DIR.
   const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
-  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -91,7 +91,18 @@ async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ secon
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`synthcse ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`);
   const rss = /maxrss_kb=(\d+)/.exec(stderr);
-  return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout };
+  const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
+  return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, stdout };
+}
+
+/** CPU seconds (user + system) a running process has used so far, from /proc (Linux). */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (CLK_TCK 100)
+  } catch {
+    return NaN;
+  }
 }
 
 interface SizeFigures {
@@ -183,6 +194,8 @@ interface WorkerFigures {
   /** CPU time of this process (the endpoints) during the run, and its event loop's 99th-percentile delay. */
   endpoints_cpu_s: number;
   endpoints_loop_delay_p99_ms: number;
+  /** CPU time per call of each part: the coordinator process (start included), all workers, redis-server, the endpoints. */
+  cpu_ms_per_call: { coordinator: number; workers: number; redis: number; endpoints: number };
 }
 
 /** Spawns a worker and resolves once it says it is ready (its start is not part of the measured run). */
@@ -226,11 +239,16 @@ async function measureWorkers(n: number, workerCounts: number[], workerConcurren
           if (Number.isNaN(lastAnswerAt) && answered() >= 2 * n) lastAnswerAt = performance.now();
         }, 20);
         // The endpoints live in this process: its CPU and event-loop delay say whether they held the calls back.
+        const redisPid = Number(/process_id:(\d+)/.exec(spawnSync(redis.cli, ['-p', String(redis.port), 'INFO', 'server']).stdout.toString())?.[1]);
+        const othersBefore = { workers: workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0), redis: cpuSecondsOf(redisPid) };
         const loopDelay = monitorEventLoopDelay({ resolution: 10 });
         loopDelay.enable();
         const cpuBefore = process.cpuUsage();
         const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(servers[0]!.url));
         const cpu = process.cpuUsage(cpuBefore);
+        const workersCpu = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0) - othersBefore.workers;
+        const redisCpu = cpuSecondsOf(redisPid) - othersBefore.redis;
+        const perCall = (seconds: number) => round((seconds * 1000) / (2 * n), 2);
         loopDelay.disable();
         clearInterval(sampler);
         // A call sent twice (by two workers at once, or again after its answer) counts once here.
@@ -246,6 +264,7 @@ async function measureWorkers(n: number, workerCounts: number[], workerConcurren
           resent_after_answer: resent,
           endpoints_cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
           endpoints_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 1),
+          cpu_ms_per_call: { coordinator: perCall(run.cpuSeconds), workers: perCall(workersCpu), redis: perCall(redisCpu), endpoints: perCall((cpu.user + cpu.system) / 1e6) },
         };
         process.stdout.write(JSON.stringify({ workers: count, ...perWorker[count] }) + '\n');
       } finally {
@@ -321,6 +340,8 @@ async function main(): Promise<void> {
     engine_calls_per_s: largest?.calls_per_s ?? null,
     worker_calls_per_s_1: workerRate(1) ?? null,
     worker_speedup_4: workerRate(1) !== undefined && workerRate(4) !== undefined ? round(workerRate(4)! / workerRate(1)!, 2) : null,
+    // The same ratio over the window from the first call to the last answer (the coordinator's start left out).
+    worker_window_speedup_4: workerRates[1] !== undefined && workerRates[4] !== undefined ? round(workerRates[4].calls_window_per_s / workerRates[1].calls_window_per_s, 2) : null,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
 }
