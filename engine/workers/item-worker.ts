@@ -47,19 +47,25 @@ export async function startItemWorker(options: ItemWorkerOptions): Promise<ItemW
   };
 
   const workFor = async (scope: ItemScope, plugins: readonly string[], namespace: string): Promise<ItemWork> => {
-    let registry: NodeRegistry;
-    try {
-      registry = await registryFor(plugins);
-    } catch (error) {
-      throw new Error(`this worker cannot load the pipeline's plugins (${(error as Error).message.split('\n')[0]}); the same plugin files must be at the same paths on every worker machine.`);
+    const load = async () => {
+      try {
+        return await registryFor(plugins);
+      } catch (error) {
+        throw new Error(`this worker cannot load the pipeline's plugins (${(error as Error).message.split('\n')[0]}); the same plugin files must be at the same paths on every worker machine.`);
+      }
+    };
+    let registry = await load();
+    if (!matches(registry, scope) && plugins.length > 0) {
+      // The plugin may have been edited since this worker loaded it: load it afresh (its new code is imported anew).
+      registries.delete(JSON.stringify(plugins));
+      registry = await load();
     }
     const type = registry.type(scope.type);
-    const here = type === undefined ? undefined : { version: type.version, code: codeDigest(registry, scope.type) };
-    if (here === undefined || here.version !== scope.version || here.code !== scope.code) {
-      const has = here === undefined ? 'no such node type' : `${scope.type}@${here.version} with code ${here.code?.slice(0, 12) ?? 'none'}`;
+    if (type === undefined || !matches(registry, scope)) {
+      const has = type === undefined ? 'no such node type' : `${scope.type}@${type.version} with code ${codeDigest(registry, scope.type)?.slice(0, 12) ?? 'none'}`;
       throw new Error(`this worker has ${has}, the run needs ${scope.type}@${scope.version} with code ${scope.code?.slice(0, 12) ?? 'none'}: run the worker from the same synthcse version and plugin files as the pipeline.`);
     }
-    const work = type!.itemWork?.[namespace];
+    const work = type.itemWork?.[namespace];
     if (work === undefined) throw new Error(`node type ${scope.type}@${scope.version} has no itemWork "${namespace}".`);
     return work;
   };
@@ -91,6 +97,12 @@ export async function startItemWorker(options: ItemWorkerOptions): Promise<ItemW
       stopping.abort();
     },
   };
+}
+
+/** Whether the registry's node type is the one the run keyed: same name, version and code. */
+function matches(registry: NodeRegistry, scope: ItemScope): boolean {
+  const type = registry.type(scope.type);
+  return type !== undefined && type.version === scope.version && codeDigest(registry, scope.type) === scope.code;
 }
 
 /** The code digest of a node type as the coordinator's item scope carries it (see itemScope in node-key.ts). */

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { unlessPresent } from '../support/prerequisite.js';
 import { redisAvailable, startRedis, type TestRedis } from '../support/redis-server.js';
@@ -152,6 +152,51 @@ describe('item work on workers', { skip }, () => {
       assert.equal(new Set(texts).size, ITEMS);
       // Only the killed worker's items in flight (at most its 4) can have been done twice.
       assert.ok(texts.length - ITEMS <= 4, `${texts.length - ITEMS} items done twice`);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('a plugin edited between runs: the same workers load its new code for the new items', async () => {
+    const p = new FaultProject();
+    const nodeType = pathToFileURL(join(dirname(plugin), '..', '..', '..', 'engine', 'node-type.js')).href;
+    const zod = import.meta.resolve('zod');
+    const writePlugin = (mark: string) =>
+      p.write(
+        'mark.mjs',
+        [
+          `import { z } from ${JSON.stringify(zod)};`,
+          `import { defineNode } from ${JSON.stringify(nodeType)};`,
+          `import { appendFileSync } from 'node:fs';`,
+          `export const portKinds = [{ name: 'words', form: 'rows', description: 'rows {text}' }];`,
+          `const emit = defineNode({ type: 'emit', version: 1, description: 'rows', params: z.strictObject({}), inputs: {}, outputs: { words: { kind: 'words' } }, cheap: true,`,
+          `  async run() { return { words: [{ text: 'a' }, { text: 'b' }, { text: 'c' }] }; } });`,
+          `const mark = defineNode({ type: 'mark', version: 1, description: 'marks rows', params: z.strictObject({}), inputs: { words: { kind: 'words' } }, outputs: { words: { kind: 'words' } },`,
+          `  async run(inputs, _params, ctx) {`,
+          `    const { results } = await ctx.mapItemWork(inputs.words.rows, { namespace: 'mark', key: (row) => row.text, data: (row) => row.text });`,
+          `    return { words: results.map((text) => ({ text })) };`,
+          `  },`,
+          `  itemWork: { async mark(text) { appendFileSync(process.env.SYNTHCSE_TEST_LOG, text + ' ' + process.pid + '\\n'); return text + ${JSON.stringify(mark)}; } },`,
+          `});`,
+          `export const nodeTypes = [emit, mark];`,
+          '',
+        ].join('\n'),
+      );
+    writePlugin('!');
+    p.write('p.yaml', ['name: mark', 'plugins: [mark.mjs]', 'nodes:', '  src:', '    type: emit', '  up:', '    type: mark', '    inputs:', '      words: src.words', ''].join('\n'));
+    const c = await cluster(p, 5000);
+    try {
+      const log = { SYNTHCSE_TEST_LOG: join(p.dir, 'work.log') };
+      const first = await p.run(['run', 'p.yaml', '--redis', redis!.url], undefined, log);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(await exportText(p, 'up', 'words'), '{"text":"a!"}\n{"text":"b!"}\n{"text":"c!"}\n');
+      // The same version with other code: new item keys, and the workers must not compute them with the old code.
+      writePlugin('?');
+      const second = await p.run(['run', 'p.yaml', '--redis', redis!.url], undefined, log);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(await exportText(p, 'up', 'words'), '{"text":"a?"}\n{"text":"b?"}\n{"text":"c?"}\n');
+      const workerPids = new Set(c.workers.map((w) => w.pid));
+      assert.ok(workLog(p).length === 6 && workLog(p).every((w) => workerPids.has(w.pid)));
     } finally {
       await c.stop();
     }
