@@ -321,7 +321,7 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
-  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [800])[0]!, workerCounts, listArg('--worker-concurrency', [20])[0]!) : {};
+  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [1600])[0]!, workerCounts, listArg('--worker-concurrency', [20])[0]!) : {};
   const workerRate = (count: number) => workerRates[count]?.calls_per_s;
   if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: Object.fromEntries(workerCounts.map((c) => [c, workerRate(c)])) }) + '\n');
   const at = (n: number) => results.find((r) => r.premises === n);

@@ -20,6 +20,7 @@ const CHUNK = 500;
 
 interface Waiter<D, R> {
   data: D;
+  result: Promise<R>;
   resolve(result: R): void;
   reject(error: Error): void;
   /** When the upkeep next asks Redis about this call (a lost job or a missed event). */
@@ -149,10 +150,17 @@ export async function connectJobQueue<D, R>(options: JobQueueOptions): Promise<J
   return {
     run(id, data, signal) {
       if (signal?.aborted === true) return Promise.reject(options.aborted('The work was aborted before it was queued.'));
+      // The same id asked twice at once (two equal items of one map): one job, one result for both.
+      const waiting = waiters.get(id);
+      if (waiting !== undefined) return waiting.result;
+      let resolveResult!: (result: R) => void;
+      let rejectResult!: (error: Error) => void;
       const result = new Promise<R>((resolve, reject) => {
-        waiters.set(id, { data, resolve, reject, checkAt: Date.now() + FIRST_CHECK_MS, checkEveryMs: FIRST_CHECK_MS });
-        signal?.addEventListener('abort', () => settle(id, { error: options.aborted('The run stopped while a worker had the job; its result is kept in Redis for the next run.') }), { once: true });
+        resolveResult = resolve;
+        rejectResult = reject;
       });
+      waiters.set(id, { data, result, resolve: resolveResult, reject: rejectResult, checkAt: Date.now() + FIRST_CHECK_MS, checkEveryMs: FIRST_CHECK_MS });
+      signal?.addEventListener('abort', () => settle(id, { error: options.aborted('The run stopped while a worker had the job; its result is kept in Redis for the next run.') }), { once: true });
       if (toQueue.length === 0) setImmediate(queueBurst);
       toQueue.push({ id, data });
       return result;
