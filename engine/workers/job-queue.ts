@@ -13,9 +13,13 @@ import { redisConnection } from './redis.js';
 
 /** How often the upkeep runs: committed jobs removed, waiting calls checked. */
 const UPKEEP_MS = 1_000;
-/** A waiting call is checked against Redis after this long, then at doubling intervals up to the maximum. */
-const FIRST_CHECK_MS = 2_000;
-const MAX_CHECK_MS = 16_000;
+/**
+ * A waiting job is checked against Redis after this long, then at doubling intervals up to the maximum: a safety net
+ * for an event missed (the events stream is trimmed) or a job lost without a reconnection being seen. With hundreds of
+ * jobs queued each waits for seconds, and checking all of them every 2 s cost as many Redis scripts as the jobs did.
+ */
+const FIRST_CHECK_MS = 4_000;
+const MAX_CHECK_MS = 32_000;
 const CHUNK = 500;
 
 interface Waiter<D, R> {
@@ -74,6 +78,11 @@ export async function connectJobQueue<D, R>(options: JobQueueOptions): Promise<J
   };
   events.on('completed', ({ jobId, returnvalue }) => {
     settle(jobId, { result: (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as R });
+  });
+  events.on('duplicated', ({ jobId }) => {
+    // Redis had the job already (queued by a run that was killed): it may be finished, so look now, not in seconds.
+    const waiter = waiters.get(jobId);
+    if (waiter !== undefined) waiter.checkAt = 0;
   });
   events.on('failed', ({ jobId, failedReason }) => {
     // A job moved to failed is final (one attempt: a worker retries what is worth retrying itself); the upkeep
