@@ -3,17 +3,17 @@
  * stage (load → annotate, two calls per premise) against a loopback Anthropic-compatible endpoint that answers at
  * once. For each size: `plan` on an empty cache, then a first run as a CLI process (wall time and peak RSS from
  * /usr/bin/time), cache bytes per call. With --workers: the same run through `synthcse worker` processes on a
- * loopback redis-server, each worker bound to its own endpoint that serves at most 20 requests at a time with 500 ms
- * latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
+ * loopback redis-server, each worker bound to its own endpoint (a process of its own) that serves at most 20 requests at
+ * a time with 500 ms latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMockLlmServer, type MockLlmServer } from '../test/support/mock-llm-server.js';
 import { startRedis } from '../test/support/redis-server.js';
+import type { EndpointStats } from './endpoint-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -191,7 +191,7 @@ interface WorkerFigures {
   tail_s: number;
   run_s: number;
   resent_after_answer: number;
-  /** CPU time of this process (the endpoints) during the run, and its event loop's 99th-percentile delay. */
+  /** CPU time of the endpoint processes during the run, and the largest 99th-percentile delay of their event loops. */
   endpoints_cpu_s: number;
   endpoints_loop_delay_p99_ms: number;
   /** CPU time per call of each part: the coordinator process (start included), all workers, redis-server, the endpoints. */
@@ -214,12 +214,42 @@ async function startWorker(redisUrl: string, endpoint: string, concurrency: numb
   return child;
 }
 
+interface Endpoint {
+  url: string;
+  stats(): Promise<EndpointStats>;
+  close(): Promise<void>;
+}
+
+/** An endpoint in its own process (bench/endpoint-process.ts). */
+async function startEndpoint(latencyMs: number, serveConcurrency: number): Promise<Endpoint> {
+  const child = fork(join(here, 'endpoint-process.js'), [String(latencyMs), String(serveConcurrency)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const next = <T>() => new Promise<T>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`an endpoint process exited ${code}`)));
+  });
+  const { url } = await next<{ url: string }>();
+  return {
+    url,
+    stats() {
+      const answer = next<EndpointStats>();
+      child.send('stats');
+      return answer;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((done) => child.once('exit', done));
+      child.send('close');
+      await exited;
+    },
+  };
+}
+
 async function measureWorkers(n: number, workerCounts: number[], workerConcurrency: number): Promise<Record<number, WorkerFigures>> {
   const redis = await startRedis();
   const perWorker: Record<number, WorkerFigures> = {};
   try {
     for (const count of workerCounts) {
-      const servers = await Promise.all(Array.from({ length: count }, () => startMockLlmServer({ latencyMs: 500, serveConcurrency: 20 })));
+      const endpoints = await Promise.all(Array.from({ length: count }, () => startEndpoint(500, 20)));
       const dir = mkdtempSync(join(tmpdir(), `synthcse-workers-${count}-`));
       const workers: ChildProcess[] = [];
       try {
@@ -227,33 +257,22 @@ async function measureWorkers(n: number, workerCounts: number[], workerConcurren
         writeFileSync(premises, premisesText(n));
         const file = join(dir, 'scale.yaml');
         writeFileSync(file, pipelineYaml(premises, 256));
-        for (const s of servers) workers.push(await startWorker(redis.url, s.url, workerConcurrency));
-        // The endpoints' call and answer counts, sampled every 20 ms: when the first call came and the last answer left.
-        const answered = () => servers.reduce((sum, s) => sum + (s.stats.byStatus[200] ?? 0), 0);
-        const received = () => servers.reduce((sum, s) => sum + (s.stats.byRoute['POST /v1/messages'] ?? 0), 0);
-        const started = performance.now();
-        let firstCallAt = NaN;
-        let lastAnswerAt = NaN;
-        const sampler = setInterval(() => {
-          if (Number.isNaN(firstCallAt) && received() > 0) firstCallAt = performance.now();
-          if (Number.isNaN(lastAnswerAt) && answered() >= 2 * n) lastAnswerAt = performance.now();
-        }, 20);
-        // The endpoints live in this process: its CPU and event-loop delay say whether they held the calls back.
+        for (const e of endpoints) workers.push(await startWorker(redis.url, e.url, workerConcurrency));
         const redisPid = Number(/process_id:(\d+)/.exec(spawnSync(redis.cli, ['-p', String(redis.port), 'INFO', 'server']).stdout.toString())?.[1]);
-        const othersBefore = { workers: workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0), redis: cpuSecondsOf(redisPid) };
-        const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-        loopDelay.enable();
-        const cpuBefore = process.cpuUsage();
-        const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(servers[0]!.url));
-        const cpu = process.cpuUsage(cpuBefore);
-        const workersCpu = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0) - othersBefore.workers;
-        const redisCpu = cpuSecondsOf(redisPid) - othersBefore.redis;
+        const before = { workers: workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0), redis: cpuSecondsOf(redisPid), endpoints: (await Promise.all(endpoints.map((e) => e.stats()))).reduce((sum, s) => sum + s.cpuSeconds, 0) };
+        const started = Date.now();
+        const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(endpoints[0]!.url));
+        const workersCpu = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0) - before.workers;
+        const redisCpu = cpuSecondsOf(redisPid) - before.redis;
+        const stats = await Promise.all(endpoints.map((e) => e.stats()));
+        const endpointsCpu = stats.reduce((sum, s) => sum + s.cpuSeconds, 0) - before.endpoints;
         const perCall = (seconds: number) => round((seconds * 1000) / (2 * n), 2);
-        loopDelay.disable();
-        clearInterval(sampler);
+        const answered = stats.reduce((sum, s) => sum + s.answered, 0);
         // A call sent twice (by two workers at once, or again after its answer) counts once here.
-        const resent = answered() - new Set(servers.flatMap((s) => [...s.stats.succeeded])).size;
-        if (answered() - resent !== 2 * n) throw new Error(`expected ${2 * n} distinct answers, the endpoints gave ${answered() - resent}`);
+        const distinct = new Set(stats.flatMap((s) => s.succeeded)).size;
+        if (distinct !== 2 * n) throw new Error(`expected ${2 * n} distinct answers, the endpoints gave ${distinct}`);
+        const firstCallAt = Math.min(...stats.filter((s) => s.firstCallAt > 0).map((s) => s.firstCallAt));
+        const lastAnswerAt = Math.max(...stats.map((s) => s.lastAnswerAt));
         perWorker[count] = {
           calls_per_s: Math.round((2 * n) / run.seconds),
           start_s: round((firstCallAt - started) / 1000, 2),
@@ -261,16 +280,16 @@ async function measureWorkers(n: number, workerCounts: number[], workerConcurren
           tail_s: round(run.seconds - (lastAnswerAt - started) / 1000, 2),
           run_s: round(run.seconds, 2),
           // Calls the endpoints answered more than once (0 unless a worker died).
-          resent_after_answer: resent,
-          endpoints_cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
-          endpoints_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6, 1),
-          cpu_ms_per_call: { coordinator: perCall(run.cpuSeconds), workers: perCall(workersCpu), redis: perCall(redisCpu), endpoints: perCall((cpu.user + cpu.system) / 1e6) },
+          resent_after_answer: answered - distinct,
+          endpoints_cpu_s: round(endpointsCpu, 2),
+          endpoints_loop_delay_p99_ms: round(Math.max(...stats.map((s) => s.loopDelayP99Ms)), 1),
+          cpu_ms_per_call: { coordinator: perCall(run.cpuSeconds), workers: perCall(workersCpu), redis: perCall(redisCpu), endpoints: perCall(endpointsCpu) },
         };
         process.stdout.write(JSON.stringify({ workers: count, ...perWorker[count] }) + '\n');
       } finally {
         for (const w of workers) w.kill('SIGTERM');
         await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((d) => w.on('exit', d)) : undefined)));
-        await Promise.all(servers.map((s) => s.close()));
+        await Promise.all(endpoints.map((e) => e.close()));
         rmSync(dir, { recursive: true, force: true });
       }
       // SYNTHCSE_BENCH_REDIS_STATS=1: Redis's per-command counts and times of this run, on stderr.
