@@ -3,16 +3,17 @@
  * stage (load → annotate, two calls per premise) against a loopback Anthropic-compatible endpoint that answers at
  * once. For each size: `plan` on an empty cache, then a first run as a CLI process (wall time and peak RSS from
  * /usr/bin/time), cache bytes per call. With --workers: the same run through `synthcse worker` processes on a
- * loopback redis-server, each worker bound to its own endpoint that serves at most 20 requests at a time with 500 ms
- * latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
+ * loopback redis-server, each worker bound to its own endpoint (a process of its own) that serves at most 20 requests at
+ * a time with 500 ms latency (a GPU server's slots: the endpoint, not the coordinator, is what limits one worker). Prints one JSON object on its last line.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMockLlmServer, type MockLlmServer } from '../test/support/mock-llm-server.js';
 import { startRedis } from '../test/support/redis-server.js';
+import type { EndpointStats } from './endpoint-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -91,7 +92,17 @@ async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ secon
   if (code !== 0) throw new Error(`synthcse ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`);
   const rss = /maxrss_kb=(\d+)/.exec(stderr);
   const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
-  return { seconds, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout };
+  return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, stdout };
+}
+
+/** CPU seconds (user + system) a running process has used so far, from /proc (Linux). */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (CLK_TCK 100)
+  } catch {
+    return NaN;
+  }
 }
 
 interface SizeFigures {
@@ -178,12 +189,75 @@ async function measurePartlyCachedPlan(n: number, k: number, server: MockLlmServ
   }
 }
 
-async function measureWorkers(n: number, workerCounts: number[]): Promise<Record<number, number>> {
+interface WorkerFigures {
+  calls_per_s: number;
+  /** Run start to the first call at any endpoint (CLI start, load, keys). */
+  start_s: number;
+  /** First call to the last answer at the endpoints: the workers' aggregate rate over this window is calls_window_per_s. */
+  calls_window_per_s: number;
+  /** Last answer to the run's exit (commits, outputs, close). */
+  tail_s: number;
+  run_s: number;
+  resent_after_answer: number;
+  /** CPU time of the endpoint processes during the run, and the largest 99th-percentile delay of their event loops. */
+  endpoints_cpu_s: number;
+  endpoints_loop_delay_p99_ms: number;
+  /** CPU time per call of each part: the coordinator process (start included), all workers, redis-server, the endpoints. */
+  cpu_ms_per_call: { coordinator: number; workers: number; redis: number; endpoints: number };
+}
+
+/** Spawns a worker and resolves once it says it is ready (its start is not part of the measured run). */
+async function startWorker(redisUrl: string, endpoint: string, concurrency: number): Promise<ChildProcess> {
+  const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, cli, 'worker', '--redis', redisUrl, '--concurrency', String(concurrency), '--base-url', endpoint], { env: cliEnv(endpoint), stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  await new Promise<void>((ready, fail) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('ready')) ready();
+    });
+    child.once('exit', (code) => fail(new Error(`synthcse worker exited ${code} before it was ready:\n${text}`)));
+  });
+  child.stderr!.resume();
+  return child;
+}
+
+interface Endpoint {
+  url: string;
+  stats(): Promise<EndpointStats>;
+  close(): Promise<void>;
+}
+
+/** An endpoint in its own process (bench/endpoint-process.ts). */
+async function startEndpoint(latencyMs: number, serveConcurrency: number): Promise<Endpoint> {
+  const child = fork(join(here, 'endpoint-process.js'), [String(latencyMs), String(serveConcurrency)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const next = <T>() => new Promise<T>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`an endpoint process exited ${code}`)));
+  });
+  const { url } = await next<{ url: string }>();
+  return {
+    url,
+    stats() {
+      const answer = next<EndpointStats>();
+      child.send('stats');
+      return answer;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((done) => child.once('exit', done));
+      child.send('close');
+      await exited;
+    },
+  };
+}
+
+async function measureWorkers(n: number, workerCounts: number[], workerConcurrency: number): Promise<Record<number, WorkerFigures>> {
   const redis = await startRedis();
-  const perWorker: Record<number, number> = {};
+  const perWorker: Record<number, WorkerFigures> = {};
   try {
     for (const count of workerCounts) {
-      const servers = await Promise.all(Array.from({ length: count }, () => startMockLlmServer({ latencyMs: 500, serveConcurrency: 20 })));
+      const endpoints = await Promise.all(Array.from({ length: count }, () => startEndpoint(500, 20)));
       const dir = mkdtempSync(join(tmpdir(), `synthcse-workers-${count}-`));
       const workers: ChildProcess[] = [];
       try {
@@ -191,17 +265,44 @@ async function measureWorkers(n: number, workerCounts: number[]): Promise<Record
         writeFileSync(premises, premisesText(n));
         const file = join(dir, 'scale.yaml');
         writeFileSync(file, pipelineYaml(premises, 256));
-        for (const s of servers) {
-          workers.push(spawn(process.execPath, [cli, 'worker', '--redis', redis.url, '--concurrency', '20', '--base-url', s.url], { env: cliEnv(s.url), stdio: 'ignore' }));
-        }
-        const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(servers[0]!.url));
-        perWorker[count] = Math.round((2 * n) / run.seconds);
+        for (const e of endpoints) workers.push(await startWorker(redis.url, e.url, workerConcurrency));
+        const redisPid = Number(/process_id:(\d+)/.exec(spawnSync(redis.cli, ['-p', String(redis.port), 'INFO', 'server']).stdout.toString())?.[1]);
+        const before = { workers: workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0), redis: cpuSecondsOf(redisPid), endpoints: (await Promise.all(endpoints.map((e) => e.stats()))).reduce((sum, s) => sum + s.cpuSeconds, 0) };
+        const started = Date.now();
+        const run = await timedCli(['run', file, '--cache', join(dir, 'cache'), '--only', 'annotate', '--redis', redis.url], cliEnv(endpoints[0]!.url));
+        const workersCpu = workers.reduce((sum, w) => sum + cpuSecondsOf(w.pid), 0) - before.workers;
+        const redisCpu = cpuSecondsOf(redisPid) - before.redis;
+        const stats = await Promise.all(endpoints.map((e) => e.stats()));
+        const endpointsCpu = stats.reduce((sum, s) => sum + s.cpuSeconds, 0) - before.endpoints;
+        const perCall = (seconds: number) => round((seconds * 1000) / (2 * n), 2);
+        const answered = stats.reduce((sum, s) => sum + s.answered, 0);
+        // A call sent twice (by two workers at once, or again after its answer) counts once here.
+        const distinct = new Set(stats.flatMap((s) => s.succeeded)).size;
+        if (distinct !== 2 * n) throw new Error(`expected ${2 * n} distinct answers, the endpoints gave ${distinct}`);
+        const firstCallAt = Math.min(...stats.filter((s) => s.firstCallAt > 0).map((s) => s.firstCallAt));
+        const lastAnswerAt = Math.max(...stats.map((s) => s.lastAnswerAt));
+        perWorker[count] = {
+          calls_per_s: Math.round((2 * n) / run.seconds),
+          start_s: round((firstCallAt - started) / 1000, 2),
+          calls_window_per_s: Math.round((2 * n) / ((lastAnswerAt - firstCallAt) / 1000)),
+          tail_s: round(run.seconds - (lastAnswerAt - started) / 1000, 2),
+          run_s: round(run.seconds, 2),
+          // Calls the endpoints answered more than once (0 unless a worker died).
+          resent_after_answer: answered - distinct,
+          endpoints_cpu_s: round(endpointsCpu, 2),
+          endpoints_loop_delay_p99_ms: round(Math.max(...stats.map((s) => s.loopDelayP99Ms)), 1),
+          cpu_ms_per_call: { coordinator: perCall(run.cpuSeconds), workers: perCall(workersCpu), redis: perCall(redisCpu), endpoints: perCall(endpointsCpu) },
+        };
+        process.stdout.write(JSON.stringify({ workers: count, ...perWorker[count] }) + '\n');
       } finally {
         for (const w of workers) w.kill('SIGTERM');
         await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((d) => w.on('exit', d)) : undefined)));
-        await Promise.all(servers.map((s) => s.close()));
+        await Promise.all(endpoints.map((e) => e.close()));
         rmSync(dir, { recursive: true, force: true });
       }
+      // SYNTHCSE_BENCH_REDIS_STATS=1: Redis's per-command counts and times of this run, on stderr.
+      if (process.env.SYNTHCSE_BENCH_REDIS_STATS) process.stderr.write(`${count} worker(s): ${spawnSync(redis.cli, ['-p', String(redis.port), 'INFO', 'commandstats']).stdout.toString()}`);
+      spawnSync(redis.cli, ['-p', String(redis.port), 'CONFIG', 'RESETSTAT']);
       spawnSync(redis.cli, ['-p', String(redis.port), 'FLUSHALL']);
     }
   } finally {
@@ -251,8 +352,9 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
-  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [800])[0]!, workerCounts) : {};
-  if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: workerRates }) + '\n');
+  const workerRates = workerCounts.length > 0 ? await measureWorkers(listArg('--worker-premises', [1600])[0]!, workerCounts, listArg('--worker-concurrency', [20])[0]!) : {};
+  const workerRate = (count: number) => workerRates[count]?.calls_per_s;
+  if (workerCounts.length > 0) process.stdout.write(JSON.stringify({ worker_calls_per_s: Object.fromEntries(workerCounts.map((c) => [c, workerRate(c)])) }) + '\n');
   const at = (n: number) => results.find((r) => r.premises === n);
   const largest = results[results.length - 1];
   const summary = {
@@ -268,8 +370,10 @@ async function main(): Promise<void> {
     cache_bytes_per_call: largest?.cache_bytes_per_call ?? null,
     engine_calls_per_s: largest?.calls_per_s ?? null,
     engine_cpu_ms_per_call: largest?.cpu_ms_per_call ?? null,
-    worker_calls_per_s_1: workerRates[1] ?? null,
-    worker_speedup_4: workerRates[1] !== undefined && workerRates[4] !== undefined ? round(workerRates[4] / workerRates[1], 2) : null,
+    worker_calls_per_s_1: workerRate(1) ?? null,
+    worker_speedup_4: workerRate(1) !== undefined && workerRate(4) !== undefined ? round(workerRate(4)! / workerRate(1)!, 2) : null,
+    // The same ratio over the window from the first call to the last answer (the coordinator's start left out).
+    worker_window_speedup_4: workerRates[1] !== undefined && workerRates[4] !== undefined ? round(workerRates[4].calls_window_per_s / workerRates[1].calls_window_per_s, 2) : null,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
 }

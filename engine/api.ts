@@ -15,6 +15,8 @@ import type { CodeProbe } from './code-deps.js';
 import { loadPlan, savePlan } from './plan-cache.js';
 import type { PipelineGraph } from './pipeline/graph.js';
 import type { NodeRegistry } from './registry.js';
+import type { ItemJobData, ItemJobResult } from './workers/item-job.js';
+import type { JobQueue } from './workers/job-queue.js';
 import { RunStore } from './run-store.js';
 
 export interface PipelineRequest {
@@ -146,6 +148,22 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
   const reporter: Reporter = request.reporter ?? (() => {});
   const started = Date.now();
   let service: { close(): Promise<void>; progress(): LlmProgress } | undefined;
+  // With --redis, item work of node types that declare it goes to the workers too (connected when a node first needs it).
+  let itemQueue: Promise<JobQueue<ItemJobData, ItemJobResult>> | undefined;
+  const remoteItems =
+    request.redisUrl === undefined || request.plan
+      ? undefined
+      : () =>
+          (itemQueue ??= (async () => {
+            const [{ connectJobQueue }, { ITEM_QUEUE }, { itemWorkAborted }] = await Promise.all([import('./workers/job-queue.js'), import('./workers/item-job.js'), import('./node-context.js')]);
+            return connectJobQueue<ItemJobData, ItemJobResult>({
+              redisUrl: request.redisUrl!,
+              queue: ITEM_QUEUE,
+              aborted: itemWorkAborted,
+              failure: (message) => new Error(message),
+              warn: (message) => reporter({ type: 'log', node: 'workers', level: 'warn', message }),
+            });
+          })());
   try {
     let llm: LlmProvision | undefined;
     if (prepared.usesLlm && prepared.llmConfig) {
@@ -171,6 +189,7 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
       llm,
       plan: request.plan,
       maxFailed: request.maxFailed,
+      ...(remoteItems ? { remoteItems } : {}),
     });
     if (!request.plan) {
       runs.finishRun(runId, result.status);
@@ -185,6 +204,7 @@ export async function runPipeline(request: RunRequest): Promise<RunOutcome> {
     return { ...result, runId, prepared };
   } finally {
     await service?.close();
+    if (itemQueue !== undefined) await (await itemQueue.catch(() => undefined))?.close();
   }
 }
 

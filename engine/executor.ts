@@ -13,6 +13,7 @@ import { explainChange, FileDigests } from './keys.js';
 import type { CallMode, LlmClient, LlmServiceKey, LlmSpend } from './llm/types.js';
 import { planKey } from './node-key.js';
 import { estimateNode, runNode, type RunnerDeps, type Upstream } from './node-runner.js';
+import type { ContextDeps } from './node-context.js';
 import { failureShare, percent, nodeDiagnostic, writeFailure, type KeyedOutcome, type NodeOutcome, type OutcomeState } from './outcome.js';
 import type { PipelineGraph, PlannedNode } from './pipeline/graph.js';
 import { RunStore, type NodeState } from './run-store.js';
@@ -49,6 +50,8 @@ export interface ExecuteOptions {
   /** Nodes running at once. */
   jobs?: number;
   llm?: LlmProvision;
+  /** With --redis: item work for `synthcse worker` processes. */
+  remoteItems?: ContextDeps['remoteItems'];
   /** Plan only: run nothing but cheap nodes, estimate the rest. */
   plan?: boolean;
   /** Share of a node's items allowed to fail (0 to 1) when the node sets no `max_failed` of its own; default 0. */
@@ -88,7 +91,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const fileNamesOf = new Map<string, string[]>();
   const setLastKey = (node: PlannedNode, keyed: KeyedOutcome) =>
     runs.setLastKey(pipelinePath, options.variant, node.id, keyed.key, keyed.record, fileNamesOf.get(node.id) ?? []);
-  const deps: RunnerDeps = { store, runs, itemStore: new ItemStore(store), graph, drain: options.drain, emit, llm: options.llm, plan: options.plan, setLastKey, allowedShare };
+  const deps: RunnerDeps = { store, runs, itemStore: new ItemStore(store), graph, drain: options.drain, emit, llm: options.llm, plan: options.plan, setLastKey, allowedShare, ...(options.remoteItems ? { remoteItems: options.remoteItems } : {}) };
   const cachedRun = (node: PlannedNode, key: NodeKey) => (force.has(node.id) ? undefined : usableRun(store, runs, key));
 
   // History and last keys are bookkeeping: a failure to write them must not crash the run mid-way; it is reported

@@ -8,12 +8,15 @@ import type { Store } from '../cache/store.js';
 import type { EngineEvent, LlmProgress } from './events.js';
 import { mapItems, type ItemStore, type ItemTotals } from './items.js';
 import { digestJson, type Digest, type Json, type NodeKey } from './json.js';
-import { hashFile, type ItemScope } from './keys.js';
+import { hashFile, itemKeyFromPrefix, itemKeyPrefix, type ItemScope } from './keys.js';
+import { LlmCallError } from './llm/types.js';
 import type { LlmProvision } from './executor.js';
-import { NodeUserError, type CheckpointStore, type NodeContext, type NodeStats, type ProgressHandle } from './node-type.js';
+import { NodeUserError, type CheckpointStore, type ItemWorkSpec, type NodeContext, type NodeStats, type ProgressHandle } from './node-type.js';
 import type { PipelineGraph, PlannedNode } from './pipeline/graph.js';
 import type { RunStore } from './run-store.js';
 import { sleep, LOCK_POLL_MS } from './scheduler.js';
+import type { ItemJobData, ItemJobResult } from './workers/item-job.js';
+import type { JobQueue } from './workers/job-queue.js';
 
 export interface ContextDeps {
   store: Store;
@@ -24,6 +27,8 @@ export interface ContextDeps {
   emit: (event: EngineEvent) => void;
   llm?: LlmProvision;
   plan?: boolean;
+  /** With --redis: the queue of item work for `synthcse worker` processes (connected on first use). */
+  remoteItems?: () => Promise<JobQueue<ItemJobData, ItemJobResult>>;
 }
 
 export function makeContext(
@@ -58,6 +63,10 @@ export function makeContext(
       return dir;
     },
     mapItems: (items, spec) => mapItems(items, spec, { itemStore: deps.itemStore, scope, signal: deps.drain, progress, totals }),
+    mapItemWork: async <I>(items: readonly I[], spec: ItemWorkSpec<I>) => {
+      const run = await itemWorkRunner(deps, node, scope, spec);
+      return mapItems(items, { ...spec, run }, { itemStore: deps.itemStore, scope, signal: deps.drain, progress, totals });
+    },
     memoFile: (memoKey, build) => memoFile(store, runs, memoKey, build, tmpRoot),
     memoFileExists: (memoKey) => memoFileCached(store, memoKey),
     planning: deps.plan === true,
@@ -71,6 +80,29 @@ export function makeContext(
     checkpoints: checkpointStore(store, key),
   };
   return { ctx, cleanup: () => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })) };
+}
+
+/** How one item of a mapItemWork runs: the node type's itemWork here, or a job for the workers (job id = item key). */
+async function itemWorkRunner<I>(deps: ContextDeps, node: PlannedNode, scope: ItemScope, spec: ItemWorkSpec<I>) {
+  const implementation = await deps.graph.implementation(node.type.type);
+  const work = implementation.itemWork?.[spec.namespace];
+  if (work === undefined) throw new Error(`Internal error: node type "${node.type.type}" calls mapItemWork("${spec.namespace}") but has no itemWork["${spec.namespace}"]`);
+  if (deps.remoteItems === undefined) return (item: I, index: number, signal: AbortSignal, attempt: number) => work(spec.data(item, index, attempt), signal);
+  const queue = await deps.remoteItems();
+  const prefix = itemKeyPrefix(scope, spec.namespace);
+  const plugins = deps.graph.pipeline.plugins;
+  return async (item: I, index: number, signal: AbortSignal, attempt: number) => {
+    const key = itemKeyFromPrefix(prefix, spec.key(item, index, attempt));
+    const { value } = await queue.run(key, { scope, plugins, namespace: spec.namespace, data: spec.data(item, index, attempt) }, signal);
+    // mapItems commits the value before the queue's next upkeep, which removes the job.
+    queue.committed(key);
+    return value;
+  };
+}
+
+/** Item work stopped by the run (not the item's fault): mapItems leaves such items unattempted, as it does LLM calls. */
+export function itemWorkAborted(message: string): Error {
+  return new LlmCallError('aborted', message);
 }
 
 function progressHandle(node: string, label: string, total: number, emit: (e: EngineEvent) => void, llm?: () => LlmProgress): ProgressHandle {

@@ -148,6 +148,22 @@ export interface ItemMapSpec<I, R extends Json> {
   label?: string;
 }
 
+/**
+ * A map whose items are the node type's own `itemWork[namespace]` applied to each item's canonical data: the engine
+ * runs it in this process, or, with `run --redis`, on `synthcse worker` processes (which load the node type by name,
+ * version and code, plugins included); either way this process keys and commits every item.
+ */
+export interface ItemWorkSpec<I> extends Omit<ItemMapSpec<I, Json>, 'run'> {
+  /** Everything the item's work needs, as JSON (no closure, no local file: a worker may be on another machine). */
+  data(item: I, index: number, attempt: number): Json;
+}
+
+/**
+ * An item function of a node type: a pure function of the item's data, so it gives the same result wherever it runs.
+ * Used through ctx.mapItemWork; it may run on a worker, so it must not reach for the run's cache or files.
+ */
+export type ItemWork = (data: Json, signal: AbortSignal) => Promise<Json>;
+
 export interface ItemFailure {
   index: number;
   key: ItemKey;
@@ -197,6 +213,11 @@ export interface NodeContext<Options> {
   cacheDir: string;
   /** Item-level memoization: one durable result per item key, committed as items finish. */
   mapItems<I, R extends Json>(items: readonly I[], spec: ItemMapSpec<I, R>): Promise<ItemMapResult<R>>;
+  /**
+   * mapItems for the node type's `itemWork[spec.namespace]`: each missing item's data goes to that function, here or
+   * (with `run --redis`) on a worker; results are keyed and committed here as with mapItems.
+   */
+  mapItemWork<I>(items: readonly I[], spec: ItemWorkSpec<I>): Promise<ItemMapResult<Json>>;
   /** Cached content-addressed computation of a whole value by key (e.g. the GloVe binary conversion). */
   memoFile(key: Json, build: (outPath: string) => Promise<void>): Promise<string>;
   /** Whether memoFile(key) would be served from the cache without building. */
@@ -261,6 +282,11 @@ export interface NodeTypeDefinition<
   /** Estimate work for `plan` given available inputs: items total/cached and LLM cost. */
   estimate?(inputs: InputValues<I>, params: z.output<P>, ctx: NodeContext<z.output<O>>): Promise<NodeEstimate>;
   run(inputs: InputValues<I>, params: z.output<P>, ctx: NodeContext<z.output<O>>): Promise<OutputValues<Out>>;
+  /**
+   * Item functions by map namespace, for ctx.mapItemWork: what `synthcse worker` processes may run for this type.
+   * A change to what one computes is a version bump, like any change to the output.
+   */
+  itemWork?: Record<string, ItemWork>;
 }
 
 /** The file system and environment as `files()` may look at them; every answer is recorded as a dependency. */

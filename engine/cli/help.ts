@@ -108,10 +108,11 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   worker: {
     usage: 'synthcse worker --redis URL [options]',
-    summary: 'send the LLM calls of runs started with `run --redis URL`, until SIGINT or SIGTERM (then it finishes the calls it has)',
+    summary: 'send the LLM calls and run the item work of runs started with `run --redis URL`, until SIGINT or SIGTERM (then it finishes the jobs it has)',
     options: [
       ['--redis URL', 'the Redis the coordinator uses, e.g. redis://127.0.0.1:6379'],
       ['--concurrency N', 'calls in flight in this worker (default 16)'],
+      ['--item-concurrency N', 'item-work jobs (node types\' itemWork) this worker runs at once (default 1)'],
       ['--base-url URL', 'this worker\'s own endpoint (e.g. its local vLLM or llama.cpp server); the key comes from its environment'],
       ['--lock-ms MS', 'how long a job stays claimed without a heartbeat before another worker gets it (default 30000)'],
     ],

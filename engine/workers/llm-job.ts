@@ -3,7 +3,6 @@
  * environment, named by apiKeyEnv) and what it sends back. The job id is the request key, so one request is one job
  * however often it is enqueued.
  */
-import type { ConnectionOptions } from 'bullmq';
 import type { ItemKey } from '../json.js';
 import type { RetryPolicy } from '../llm/online-executor.js';
 import type { ProviderReply } from '../llm/provider.js';
@@ -48,24 +47,4 @@ export function failureFromMessage(message: string): LlmCallError {
   const colon = message.indexOf(': ');
   const reason = REASONS.find((r) => r === message.slice(0, colon));
   return reason === undefined ? new LlmCallError('server-error', `A worker failed: ${message}`) : new LlmCallError(reason, message.slice(colon + 2));
-}
-
-/** redis://[user:password@]host:port[/db] as the connection options BullMQ passes to ioredis. */
-export function redisConnection(url: string): ConnectionOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`--redis must be a URL like redis://127.0.0.1:6379, not "${url}".`);
-  }
-  if (parsed.protocol !== 'redis:') throw new Error(`--redis must be a redis:// URL, not "${url}".`);
-  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
-  return {
-    host: parsed.hostname,
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    db,
-    maxRetriesPerRequest: null,
-  };
 }

@@ -14,7 +14,8 @@ import { httpProvider } from '../llm/providers/http.js';
 import { makeRedactor } from '../llm/redact.js';
 import { RequestPool } from '../llm/request-pool.js';
 import { LlmCallError } from '../llm/types.js';
-import { failureMessage, LLM_QUEUE, redisConnection, type LlmJobData, type LlmJobResult, type LlmJobService } from './llm-job.js';
+import { failureMessage, LLM_QUEUE, type LlmJobData, type LlmJobResult, type LlmJobService } from './llm-job.js';
+import { redisConnection } from './redis.js';
 
 export interface LlmWorkerOptions {
   redisUrl: string;
@@ -70,11 +71,20 @@ export async function startLlmWorker(options: LlmWorkerOptions): Promise<LlmWork
     return entry;
   };
 
-  // The worker's own ioredis connection (BullMQ types it narrowly; it is an ioredis client, which has eval).
-  let paceClient: { eval(script: string, keys: number, ...args: string[]): Promise<unknown> } | undefined;
+  // The worker's own ioredis connection (BullMQ types it narrowly; it is an ioredis client). defineCommand sends the
+  // script by its SHA (EVALSHA), not its text, on every call.
+  interface PaceClient {
+    defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+    synthcsePace?(key: string, intervalMs: string): Promise<unknown>;
+  }
+  let paceClient: PaceClient | undefined;
   const waitForPace = async (key: string, requestsPerMinute: number) => {
-    paceClient ??= (await worker.client) as unknown as NonNullable<typeof paceClient>;
-    const waitMs = Number(await paceClient.eval(PACE_SCRIPT, 1, key, String(60_000 / requestsPerMinute)));
+    if (paceClient === undefined) {
+      const client = (await worker.client) as unknown as PaceClient;
+      if (client.synthcsePace === undefined) client.defineCommand('synthcsePace', { numberOfKeys: 1, lua: PACE_SCRIPT });
+      paceClient = client;
+    }
+    const waitMs = Number(await paceClient.synthcsePace!(key, String(60_000 / requestsPerMinute)));
     if (waitMs > 0) await new Promise((done) => setTimeout(done, waitMs));
   };
 

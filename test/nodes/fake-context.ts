@@ -88,6 +88,9 @@ export function fakeContext<O>(opts: { options: O; baseDir?: string; llm?: LlmCl
     resolvePath: (p) => (isAbsolute(p) ? p : resolve(baseDir, p)),
     tempDir: () => mkdtempSync(join(tmpdir(), 'synthcse-test-tmp-')),
     cacheDir,
+    async mapItemWork() {
+      throw new Error('mapItemWork is not available in the fake context (test item work through the engine)');
+    },
     async mapItems<I, R extends Json>(items: readonly I[], spec: ItemMapSpec<I, R>): Promise<ItemMapResult<R>> {
       const results: (R | undefined)[] = [];
       const fails: ItemMapResult<R>['failures'] = [];

@@ -174,6 +174,32 @@ describe('workers on Redis', { skip }, () => {
     }
   });
 
+  it('llm.requests_per_minute is one pace for all workers together, kept through Redis', async () => {
+    const c = await cluster();
+    try {
+      // 1,200 a minute: one start every 50 ms across the three workers, so the 80 calls take at least about 4 s (each
+      // worker on its own pace would take a third of that).
+      c.p.write('p.yaml', pipelineYaml({ train: false, concurrency: 64, llm: { timeout_ms: 60000, requests_per_minute: 1200 } }));
+      const before = messages(server);
+      let firstAt = 0;
+      let lastAt = 0;
+      // When the endpoint saw the first and the last call (sampled every 10 ms).
+      const sampler = setInterval(() => {
+        const seen = messages(server) - before;
+        if (seen > 0 && firstAt === 0) firstAt = Date.now();
+        if (seen >= CALLS && lastAt === 0) lastAt = Date.now();
+      }, 10);
+      const run = await c.p.run(['run', 'p.yaml', '--redis', c.redis.url], server.url, NO_KEY);
+      clearInterval(sampler);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(storedAnswers(c.p), CALLS);
+      const seconds = (lastAt - firstAt) / 1000;
+      assert.ok(seconds >= ((CALLS - 1) * 50) / 1000 - 0.1, `80 calls at 1,200 a minute were sent within ${seconds} s`);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('Redis restarted mid-run (its queue lost): the coordinator queues the rest again and finishes', async () => {
     const c = await cluster();
     try {
