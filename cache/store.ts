@@ -3,7 +3,8 @@
  * Every table lives here so that one file (plus artifacts/) is the whole state of a project's runs.
  */
 import Database from 'better-sqlite3';
-import { accessSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { accessSync, closeSync, constants, copyFileSync, createReadStream, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { sha256, type Digest } from '../engine/json.js';
@@ -181,6 +182,55 @@ export class Store {
     return digest;
   }
 
+  /**
+   * A writer that streams bytes into a new artifact: the bytes go to `tempFile` (under a folder the caller owns)
+   * while their digest is computed, so an artifact of any size is stored without holding it in memory. The digest
+   * is that of the bytes, exactly as putBytes would compute it.
+   */
+  artifactWriter(tempFile: string): ArtifactWriter {
+    return new ArtifactWriter(this, tempFile);
+  }
+
+  /** Registers a finished writer's file under its digest (small artifacts become blobs, as putBytes stores them). */
+  commitArtifactFile(path: string, digest: Digest, size: number): void {
+    if (this.hasArtifact(digest) && this.artifactIntact(digest, size)) {
+      rmSync(path, { force: true });
+      return;
+    }
+    if (size < FILE_ARTIFACT_BYTES) {
+      this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, ?, 0, ?)').run(digest, size, readFileSync(path), Date.now());
+      rmSync(path, { force: true });
+      return;
+    }
+    mkdirSync(join(this.artifactDir, digest.slice(0, 2)), { recursive: true });
+    renameSync(path, this.artifactPath(digest));
+    this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)').run(digest, size, Date.now());
+  }
+
+  /**
+   * An artifact's bytes in chunks, checked against its digest as they are read: a damaged artifact ends the stream
+   * with a StoreError after its last chunk (callers that must not act on damaged bytes buffer what they derive).
+   */
+  async *readArtifact(digest: Digest, chunkBytes = 1 << 20): AsyncGenerator<Buffer> {
+    const row = this.sql('SELECT data, in_file FROM artifacts WHERE digest = ?').get(digest) as { data: Buffer | null; in_file: number } | undefined;
+    if (row === undefined || row.in_file === 0) {
+      yield this.getBytes(digest);
+      return;
+    }
+    const path = this.artifactPath(digest);
+    if (!existsSync(path)) {
+      throw new StoreError('missing-artifact', `Artifact file ${path} is missing.`, 'Run "synthcse doctor --repair", then run the pipeline again to recompute it.');
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    if (hash.digest('hex') !== digest) {
+      throw new StoreError('artifact-mismatch', `Artifact ${digest.slice(0, 12)} no longer matches its digest (the file was changed or damaged).`, 'Run "synthcse doctor --repair" to drop it; the next run recomputes it.');
+    }
+  }
+
   /** Moves an existing file into the store (for large outputs such as models) and returns its digest. */
   putFile(path: string, digest: Digest): Digest {
     const target = this.artifactPath(digest);
@@ -270,6 +320,69 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** See Store.artifactWriter. Writes are buffered and synchronous: the writer's memory is one buffer, whatever the size. */
+export class ArtifactWriter {
+  private static readonly BUFFER_BYTES = 1 << 20;
+  private readonly hash: Hash = createHash('sha256');
+  private fd: number;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private size = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly tempFile: string,
+  ) {
+    mkdirSync(dirname(tempFile), { recursive: true });
+    this.fd = openSync(tempFile, 'w');
+  }
+
+  get bytesWritten(): number {
+    return this.size;
+  }
+
+  write(data: string | Buffer): void {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    this.hash.update(chunk);
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    this.size += chunk.byteLength;
+    if (this.buffered >= ArtifactWriter.BUFFER_BYTES) this.drain();
+  }
+
+  /** Ends the file (fsynced) and returns its digest; nothing is in the store until commit(). */
+  finish(): { digest: Digest; size: number; commit(): void; discard(): void } {
+    this.drain();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+    const digest = this.hash.digest('hex') as Digest;
+    const size = this.size;
+    return {
+      digest,
+      size,
+      commit: () => this.store.commitArtifactFile(this.tempFile, digest, size),
+      discard: () => rmSync(this.tempFile, { force: true }),
+    };
+  }
+
+  /** Drops the unfinished file (the node failed or stopped). */
+  abandon(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    rmSync(this.tempFile, { force: true });
+  }
+
+  private drain(): void {
+    if (this.buffered === 0) return;
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    let offset = 0;
+    while (offset < bytes.byteLength) offset += writeSync(this.fd, bytes, offset, bytes.byteLength - offset);
+    this.chunks = [];
+    this.buffered = 0;
   }
 }
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Store } from '../cache/store.js';
 import type { EngineEvent, LlmProgress } from './events.js';
-import { mapItems, type ItemStore, type ItemTotals } from './items.js';
+import { mapItems, streamItems, type ItemStore, type ItemTotals } from './items.js';
 import { digestJson, type Digest, type Json, type NodeKey } from './json.js';
 import { hashFile, itemKeyFromPrefix, itemKeyPrefix, type ItemScope } from './keys.js';
 import { LlmCallError } from './llm/types.js';
@@ -67,6 +67,7 @@ export function makeContext(
       const run = await itemWorkRunner(deps, node, scope, spec);
       return mapItems(items, { ...spec, run }, { itemStore: deps.itemStore, scope, signal: deps.drain, progress, totals });
     },
+    streamItems: (items, spec) => streamItems(items, spec, { itemStore: deps.itemStore, scope, signal: deps.drain, progress, totals }),
     memoFile: (memoKey, build) => memoFile(store, runs, memoKey, build, tmpRoot),
     memoFileExists: (memoKey) => memoFileCached(store, memoKey),
     planning: deps.plan === true,

@@ -8,11 +8,11 @@ import { emptyTotals, type ItemTotals } from './items.js';
 import type { Json } from './json.js';
 import { itemScope } from './node-key.js';
 import { makeContext, type ContextDeps } from './node-context.js';
-import { NodeUserError, PlanDeferred, type FileOutput, type InputPortSpec, type InputValues, type NodeEstimate, type NodeStats, type PortValue } from './node-type.js';
+import { NodeUserError, PlanDeferred, type InputPortSpec, type OutputValue, type RowsOutput, type InputValues, type NodeEstimate, type NodeStats, type PortValue } from './node-type.js';
 import { errorDiagnostic, failedItemsMessage, type KeyedOutcome, type NodeOutcome } from './outcome.js';
 import type { InputBinding, PlannedNode } from './pipeline/graph.js';
 import type { OutputRecord, RunStore } from './run-store.js';
-import { loadValue, storeFile, storeRows } from './values.js';
+import { loadValue, RowsWriter, storeFile } from './values.js';
 
 export interface Upstream {
   input: InputBinding;
@@ -26,8 +26,6 @@ export interface RunnerDeps extends ContextDeps {
   /** The share of the node's items allowed to fail (its max_failed, else the run's). */
   allowedShare(nodeId: string): number;
 }
-
-type Row = { [key: string]: Json };
 
 function loadInputs(store: Store, node: PlannedNode, upstream: readonly Upstream[]): Record<string, PortValue | undefined> {
   const inputs: Record<string, PortValue | undefined> = {};
@@ -59,12 +57,16 @@ export async function runNode(deps: RunnerDeps, node: PlannedNode, upstream: rea
   try {
     const inputs = loadInputs(store, node, upstream);
     const implementation = await deps.graph.implementation(node.type.type);
-    const produced = (await implementation.run(inputs as InputValues<Record<string, InputPortSpec>>, node.params, ctx)) as Record<string, Row[] | FileOutput | undefined>;
+    const produced = (await implementation.run(inputs as InputValues<Record<string, InputPortSpec>>, node.params, ctx)) as Record<string, OutputValue | undefined>;
+    // Streamed outputs are drained here, which is when a streaming node does its work: the rows are written to
+    // temp files and enter the store only when the node was not stopped short.
+    const stored = await storeOutputs(store, node, produced, ctx.tempDir());
     if (totals.skipped > 0) {
+      stored.discard();
       const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats };
       return { outcome, message: totals.budgetSpent ? 'the LLM budget of this run is spent; raise --budget and run the same command to continue (paid answers are kept).' : undefined };
     }
-    const outputs = await storeOutputs(store, node, produced);
+    const outputs = stored.commit();
     const spend = deps.llm?.spendOfNode(node.id);
     if (spend) stats.values = { ...(stats.values ?? {}), llm: spend as unknown as Json };
     const ms = Date.now() - started;
@@ -86,24 +88,55 @@ export async function runNode(deps: RunnerDeps, node: PlannedNode, upstream: rea
   }
 }
 
-/** Checks each declared output against its form and fields, and stores it. */
-async function storeOutputs(store: Store, node: PlannedNode, produced: Record<string, Row[] | FileOutput | undefined>): Promise<Record<string, OutputRecord>> {
-  const outputs: Record<string, OutputRecord> = {};
-  for (const [port, spec] of Object.entries(node.type.outputs)) {
-    const value = produced[port];
-    if (spec.form === 'rows') {
-      if (!Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no rows for output "${port}"`);
-      const missing = spec.fields?.filter((field) => value.some((row) => row === null || typeof row !== 'object' || !(field in row)));
-      if (missing && missing.length > 0) {
-        throw new Error(`Internal error: node type ${node.type.type} returned ${spec.kind} rows without the field(s) ${missing.join(', ')} on output "${port}"`);
-      }
-      outputs[port] = storeRows(store, value);
-    } else {
-      if (value === undefined || Array.isArray(value)) throw new Error(`Internal error: node type ${node.type.type} returned no file for output "${port}"`);
-      outputs[port] = await storeFile(store, value);
-    }
-  }
-  return outputs;
+interface StoredOutputs {
+  /** Puts the streamed rows into the store; returns every output's record. */
+  commit(): Record<string, OutputRecord>;
+  discard(): void;
 }
 
+/** Checks each declared output against its form and fields, and writes it (rows as JSONL, a row at a time). */
+async function storeOutputs(store: Store, node: PlannedNode, produced: Record<string, OutputValue | undefined>, tempDir: string): Promise<StoredOutputs> {
+  const outputs: Record<string, OutputRecord> = {};
+  const written: { port: string; commit(): void; discard(): void }[] = [];
+  try {
+    for (const [port, spec] of Object.entries(node.type.outputs)) {
+      const value = produced[port];
+      if (spec.form === 'rows') {
+        if (!isRowsOutput(value)) throw new Error(`Internal error: node type ${node.type.type} returned no rows for output "${port}"`);
+        const writer = new RowsWriter(store, tempDir, `${port}.jsonl`);
+        try {
+          for await (const row of value) {
+            const missing = spec.fields?.filter((field) => row === null || typeof row !== 'object' || !(field in row));
+            if (missing && missing.length > 0) {
+              throw new Error(`Internal error: node type ${node.type.type} returned ${spec.kind} rows without the field(s) ${missing.join(', ')} on output "${port}"`);
+            }
+            writer.add(row);
+          }
+        } catch (error) {
+          writer.abandon();
+          throw error;
+        }
+        const done = writer.finish();
+        outputs[port] = done.record;
+        written.push({ port, commit: done.commit, discard: done.discard });
+      } else {
+        if (value === undefined || isRowsOutput(value)) throw new Error(`Internal error: node type ${node.type.type} returned no file for output "${port}"`);
+        outputs[port] = await storeFile(store, value);
+      }
+    }
+  } catch (error) {
+    for (const w of written) w.discard();
+    throw error;
+  }
+  return {
+    commit: () => {
+      for (const w of written) w.commit();
+      return outputs;
+    },
+    discard: () => written.forEach((w) => w.discard()),
+  };
+}
 
+function isRowsOutput(value: OutputValue | undefined): value is RowsOutput {
+  return Array.isArray(value) || (value !== undefined && value !== null && typeof value === 'object' && Symbol.asyncIterator in value);
+}

@@ -45,10 +45,17 @@ export interface FileValue {
   meta: JsonObject;
   digest: Digest;
 }
-/** A rows-form value. */
+/**
+ * A rows-form value. `stream()` reads the rows one at a time, in bounded memory whatever their number; `rows` holds
+ * them all (parsed on first use), for nodes that need every row at once (training, deduplication).
+ */
 export interface RowsValue {
   form: 'rows';
-  rows: Row[];
+  readonly rows: Row[];
+  /** The rows in order, read as they are consumed; each call starts from the first row. */
+  stream(): AsyncIterable<Row>;
+  /** How many rows there are (known without reading them). */
+  count: number;
   digest: Digest;
 }
 export type PortValue = RowsValue | FileValue;
@@ -58,7 +65,13 @@ export interface FileOutput {
   file: string;
   meta: JsonObject;
 }
-export type OutputValue = Row[] | FileOutput;
+/**
+ * A rows output is an array, or an async iterable the engine drains after `run` returns, writing each row as it
+ * comes: a node that produces rows from a stream (ctx.streamItems over its input's stream()) never holds them all.
+ * Outputs are drained one port after the other, in the order the node type declares them.
+ */
+export type RowsOutput = Row[] | AsyncIterable<Row>;
+export type OutputValue = RowsOutput | FileOutput;
 
 export type InputValues<I> = { [K in keyof I]: I[K] extends { optional: true } ? PortValue | undefined : PortValue };
 export type OutputValues<O> = { [K in keyof O]: OutputValue };
@@ -146,6 +159,31 @@ export interface ItemMapSpec<I, R extends Json> {
   concurrency?: number;
   /** Label for the progress display. */
   label?: string;
+  /** How many items there are, when the items come as a stream (for progress and the count of skipped items). */
+  total?: number;
+}
+
+/** One item's end in ctx.streamItems, given in input order. */
+export interface ItemOutcome<I, R> {
+  index: number;
+  item: I;
+  /** Undefined when the item failed (see failure). */
+  result: R | undefined;
+  failure?: ItemFailure;
+}
+
+/** Counts of a finished (or stopped) item map; they also join the node's totals. */
+export interface ItemCounts {
+  cached: number;
+  ran: number;
+  failed: number;
+  /** Items not attempted because the run is draining (Ctrl-C) or over budget. */
+  skipped: number;
+}
+
+/** The outcomes of ctx.streamItems, in input order; `counts` is final once the iteration has ended. */
+export interface ItemStream<I, R> extends AsyncIterable<ItemOutcome<I, R>> {
+  readonly counts: ItemCounts;
 }
 
 /**
@@ -218,6 +256,12 @@ export interface NodeContext<Options> {
    * (with `run --redis`) on a worker; results are keyed and committed here as with mapItems.
    */
   mapItemWork<I>(items: readonly I[], spec: ItemWorkSpec<I>): Promise<ItemMapResult<Json>>;
+  /**
+   * mapItems over items that come one at a time (e.g. built from an input's stream()): items are keyed, looked up,
+   * run and committed a window at a time and their outcomes given in input order, so memory does not grow with the
+   * number of items. Consume the stream (a rows output may be built from it); stopping early stops the work.
+   */
+  streamItems<I, R extends Json>(items: Iterable<I> | AsyncIterable<I>, spec: ItemMapSpec<I, R>): ItemStream<I, R>;
   /** Cached content-addressed computation of a whole value by key (e.g. the GloVe binary conversion). */
   memoFile(key: Json, build: (outPath: string) => Promise<void>): Promise<string>;
   /** Whether memoFile(key) would be served from the cache without building. */

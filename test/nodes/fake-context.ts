@@ -7,7 +7,8 @@ import { mkdtempSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { canonicalJson, digestJson, sha256, type Digest, type ItemKey, type Json, type Row } from '../../engine/json.js';
-import type { AnyNodeType, ItemMapResult, ItemMapSpec, NodeContext, NodeStats, PortValue } from '../../engine/node-type.js';
+import type { AnyNodeType, ItemCounts, ItemMapResult, ItemMapSpec, ItemOutcome, ItemStream, NodeContext, NodeStats, PortValue } from '../../engine/node-type.js';
+import { rowsInMemory } from '../../engine/values.js';
 import type { LlmClient, LlmRequest, LlmResponse, RequestPlanner } from '../../engine/llm/types.js';
 
 export interface FakeReply {
@@ -108,6 +109,28 @@ export function fakeContext<O>(opts: { options: O; baseDir?: string; llm?: LlmCl
       }
       return { results, failures: fails, cached: 0, ran: items.length, skipped: 0 };
     },
+    streamItems<I, R extends Json>(items: Iterable<I> | AsyncIterable<I>, spec: ItemMapSpec<I, R>): ItemStream<I, R> {
+      const counts: ItemCounts = { cached: 0, ran: 0, failed: 0, skipped: 0 };
+      async function* outcomes(): AsyncGenerator<ItemOutcome<I, R>> {
+        let index = 0;
+        for await (const item of items) {
+          const i = index++;
+          const key = spec.key(item, i, 0);
+          itemKeys.push({ namespace: spec.namespace, key });
+          try {
+            const result = await spec.run(item, i, ctx.signal, 0);
+            counts.ran++;
+            yield { index: i, item, result };
+          } catch (error) {
+            const reason = (error as Error).message;
+            counts.failed++;
+            failures.push({ namespace: spec.namespace, reason });
+            yield { index: i, item, result: undefined, failure: { index: i, key: digestJson(key) as string as ItemKey, reason } };
+          }
+        }
+      }
+      return { counts, [Symbol.asyncIterator]: outcomes };
+    },
     async memoFile(key: Json, build: (outPath: string) => Promise<void>): Promise<string> {
       const dir = join(cacheDir, 'memo');
       mkdirSync(dir, { recursive: true });
@@ -131,7 +154,7 @@ export function fakeContext<O>(opts: { options: O; baseDir?: string; llm?: LlmCl
 }
 
 export function rowsValue(rows: Row[]): PortValue {
-  return { form: 'rows', rows, digest: sha256(canonicalJson(rows)) as Digest };
+  return rowsInMemory(rows, sha256(canonicalJson(rows)) as Digest);
 }
 
 /** Parses params with the node's schema (defaults applied) and runs it, as the engine would. */
@@ -144,5 +167,14 @@ export async function runNode(
   const p = type.params.parse(params);
   const o = type.options ? type.options.parse(ctx.options ?? {}) : {};
   (ctx as { options: unknown }).options = o;
-  return (await type.run(inputs as never, p, ctx)) as Record<string, unknown>;
+  const outputs = (await type.run(inputs as never, p, ctx)) as Record<string, unknown>;
+  // Streamed rows outputs are drained, as the engine drains them, so tests see arrays.
+  for (const [port, value] of Object.entries(outputs)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Symbol.asyncIterator in value) {
+      const rows: unknown[] = [];
+      for await (const row of value as AsyncIterable<unknown>) rows.push(row);
+      outputs[port] = rows;
+    }
+  }
+  return outputs;
 }

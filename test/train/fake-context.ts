@@ -48,6 +48,9 @@ export function fakeContext<O>(options: O, init: { baseDir?: string; cacheDir?: 
     async mapItemWork() {
       throw new Error('mapItemWork is not available in the fake context');
     },
+    streamItems() {
+      throw new Error('streamItems is not available in the fake context');
+    },
     async memoFile(key: Json, build: (outPath: string) => Promise<void>) {
       const path = join(cacheDir, 'memo', digestJson(key));
       if (!existsSync(path)) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sha256, type Row } from '../../engine/json.js';
 import type { AnyNodeType, FileOutput, FileValue, RowsValue } from '../../engine/node-type.js';
+import { rowsInMemory } from '../../engine/values.js';
 import { encoder } from '../../nodes/encoder.js';
 import { evaluate } from '../../nodes/eval.js';
 import { train } from '../../nodes/train.js';
@@ -39,7 +40,7 @@ function dataFolder(): string {
   return dir;
 }
 
-const rowsValue = (rows: Row[]): RowsValue => ({ form: 'rows', rows, digest: sha256(JSON.stringify(rows)) });
+const rowsValue = (rows: Row[]): RowsValue => rowsInMemory(rows, sha256(JSON.stringify(rows)));
 const fileValue = (out: FileOutput): FileValue => ({ form: 'file', path: out.file, meta: out.meta, digest: sha256(readFileSync(out.file)) });
 
 async function runNode(node: AnyNodeType, inputs: Record<string, unknown>, params: unknown, ctx: ReturnType<typeof fakeContext>) {
