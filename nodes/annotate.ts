@@ -16,13 +16,13 @@ import type { Json, Row } from '../engine/json.js';
 import type { LlmClient } from '../engine/llm/types.js';
 import { readFileSync } from 'node:fs';
 import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } from './prompts/llm-call.js';
-import { estimateJob, llmJobReport, present, runJob, type LlmJob } from './prompts/llm-job.js';
+import { estimateJob, llmJobReport, results, streamJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentence } from './prompts/parsers.js';
 import { buildSyncseRequest, readSyncsePool } from './prompts/syncse.js';
 import { buildDinoRequest, DinoOutputParams, dinoOutputRules, dinoSampling, readCheckedDinoSpec } from './prompts/dino.js';
 import { ContrastiveGuidance, PromptFormat, SelfDebiasGuidance } from './prompts/guidance.js';
 import { buildMulticsrRequest } from './prompts/multicsr.js';
-import { textsOf } from './prompts/rows.js';
+import { streamedRows, textOf, textsOf } from './prompts/rows.js';
 
 const RECIPE_VERSIONS = Object.freeze({ syncse: 1, multicsr: 1, 'dino-x2': 1 });
 
@@ -113,18 +113,40 @@ interface SentenceItem {
   draw: number;
 }
 
-function sentenceItems(rows: readonly Row[], samples: number): SentenceItem[] {
-  const texts = textsOf(rows, 'text', 'sentences');
-  const items: SentenceItem[] = [];
-  for (const text of texts) for (let sample = 0; sample < samples; sample++) items.push({ text, sample, draw: sample });
-  return items;
+/**
+ * The items of a sentences input: `all()` builds them at once (for `plan`), `stream()` one at a time from the
+ * input's stream (for a run, which then holds a window of them, not all).
+ */
+function sentenceItems(input: PortValue | undefined, samples: number): { all(): SentenceItem[]; stream(): AsyncIterable<SentenceItem> } {
+  let all: SentenceItem[] | undefined;
+  const expand = (text: string, into: (item: SentenceItem) => void) => {
+    for (let sample = 0; sample < samples; sample++) into({ text, sample, draw: sample });
+  };
+  return {
+    all() {
+      if (all === undefined) {
+        const items: SentenceItem[] = [];
+        for (const text of textsOf(inputRows(input), 'text', 'sentences')) expand(text, (item) => items.push(item));
+        all = items;
+      }
+      return all;
+    },
+    async *stream() {
+      let index = 0;
+      for await (const row of streamedRows(input)) {
+        const items: SentenceItem[] = [];
+        expand(textOf(row, index++, 'text', 'sentences'), (item) => items.push(item));
+        yield* items;
+      }
+    },
+  };
 }
 
 function client(ctx: Ctx, model: string | undefined): LlmClient {
   return ctx.llm(model === undefined ? { mode: ctx.options.mode } : { mode: ctx.options.mode, model });
 }
 
-function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
+function syncseJob(input: PortValue | undefined, p: z.output<typeof SyncseParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
   const pos = readSyncsePool(ctx.resolvePath(p.positive), ['positive']);
   const neg = readSyncsePool(ctx.resolvePath(p.negative), ['negative']);
   if (pos.role !== 'positive') throw new NodeUserError(`${p.positive} is a ${pos.role} pool`, ['positive']);
@@ -144,9 +166,13 @@ function syncseJob(rows: readonly Row[], p: z.output<typeof SyncseParams>, ctx: 
       instructions: [positive.instruction, negative.instruction] as [Json, Json],
     };
   };
+  const source = sentenceItems(input, p.samples);
   return {
     llm,
-    items: sentenceItems(rows, p.samples),
+    get items() {
+      return source.all();
+    },
+    stream: source.stream,
     calls: (item) => build(item).calls,
     namespace: `annotate/syncse@${RECIPE_VERSIONS.syncse}`,
     label: 'annotate (SynCSE)',
@@ -181,7 +207,7 @@ function readMulticsrTemplate(ctx: Ctx, path: string, param: string): string {
   return trimmed.endsWith(':') ? trimmed + ' ' : trimmed;
 }
 
-function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
+function multicsrJob(input: PortValue | undefined, p: z.output<typeof MulticsrParams>, ctx: Ctx): LlmJob<SentenceItem, Row> {
   const ent = readMulticsrTemplate(ctx, p.entailment, 'entailment');
   const con = readMulticsrTemplate(ctx, p.contradiction, 'contradiction');
   const llm = client(ctx, p.model);
@@ -198,9 +224,13 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
     { request: buildMulticsrRequest(ent, item.text, s, con), sample: item.sample },
     { request: buildMulticsrRequest(con, item.text, s, ent), sample: item.sample },
   ];
+  const source = sentenceItems(input, p.samples);
   return {
     llm,
-    items: sentenceItems(rows, p.samples),
+    get items() {
+      return source.all();
+    },
+    stream: source.stream,
     calls,
     namespace: `annotate/multicsr@${RECIPE_VERSIONS.multicsr}`,
     label: 'annotate (MultiCSR)',
@@ -214,7 +244,7 @@ function multicsrJob(rows: readonly Row[], p: z.output<typeof MulticsrParams>, c
   };
 }
 
-function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: Ctx): LlmJob<{ x1: string; label: number; call: PlannedCall }, Row> {
+function dinoX2Job(input: PortValue | undefined, p: z.output<typeof DinoX2Params>, ctx: Ctx): LlmJob<{ x1: string; label: number; call: PlannedCall }, Row> {
   const spec = readCheckedDinoSpec(ctx.resolvePath(p.spec), p.spec);
   const rules = dinoOutputRules(p);
   for (const [i, l] of spec.labels.entries()) {
@@ -222,16 +252,22 @@ function dinoX2Job(rows: readonly Row[], p: z.output<typeof DinoX2Params>, ctx: 
   }
   const llm = client(ctx, p.model);
   const s = dinoSampling(llm.model, p);
-  const texts = textsOf(rows, 'text', 'sentences');
   // One item per (x1, label, sample): a failed sample loses one pair, not the whole x1.
-  const items = texts.flatMap((x1) =>
+  const itemsOf = (x1: string) =>
     spec.labels.flatMap((l) =>
       Array.from({ length: p.samples }, (_, sample) => ({ x1, label: l.label, call: { request: buildDinoRequest(spec, l.instruction, x1, s), sample } })),
-    ),
-  );
+    );
+  let all: ReturnType<typeof itemsOf> | undefined;
   return {
     llm,
-    items,
+    get items() {
+      all ??= textsOf(inputRows(input), 'text', 'sentences').flatMap(itemsOf);
+      return all;
+    },
+    async *stream() {
+      let index = 0;
+      for await (const row of streamedRows(input)) yield* itemsOf(textOf(row, index++, 'text', 'sentences'));
+    },
     calls: (item) => [item.call],
     namespace: `annotate/dino-x2@${RECIPE_VERSIONS['dino-x2']}`,
     label: 'annotate (DINO x2)',
@@ -276,25 +312,24 @@ export const annotate = defineNode({
   files: recipeFiles,
   report: (view) => llmJobReport(view.stats),
   async estimate(inputs, params, ctx) {
-    const rows = inputRows(inputs.sentences);
     switch (params.recipe) {
       case 'syncse':
-        return estimateJob(syncseJob(rows, params, ctx));
+        return estimateJob(syncseJob(inputs.sentences, params, ctx));
       case 'multicsr':
-        return estimateJob(multicsrJob(rows, params, ctx));
+        return estimateJob(multicsrJob(inputs.sentences, params, ctx));
       case 'dino-x2':
-        return estimateJob(dinoX2Job(rows, params, ctx));
+        return estimateJob(dinoX2Job(inputs.sentences, params, ctx));
     }
   },
+  // Streamed: input rows are read, items run and output rows written a window at a time.
   async run(inputs, params, ctx) {
-    const rows = inputRows(inputs.sentences);
     switch (params.recipe) {
       case 'syncse':
-        return { triplets: present((await runJob(syncseJob(rows, params, ctx), ctx)).results), pairs: [] };
+        return { triplets: results(streamJob(syncseJob(inputs.sentences, params, ctx), ctx)), pairs: [] };
       case 'multicsr':
-        return { triplets: present((await runJob(multicsrJob(rows, params, ctx), ctx)).results), pairs: [] };
+        return { triplets: results(streamJob(multicsrJob(inputs.sentences, params, ctx), ctx)), pairs: [] };
       case 'dino-x2':
-        return { triplets: [], pairs: present((await runJob(dinoX2Job(rows, params, ctx), ctx)).results) };
+        return { triplets: [], pairs: results(streamJob(dinoX2Job(inputs.sentences, params, ctx), ctx)) };
     }
   },
 });

@@ -14,7 +14,7 @@ import { defineNode, NodeUserError, type NodeContext } from '../engine/node-type
 import type { Row } from '../engine/json.js';
 import type { LlmClient } from '../engine/llm/types.js';
 import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } from './prompts/llm-call.js';
-import { estimateJob, llmJobReport, present, runJob, type LlmJob } from './prompts/llm-job.js';
+import { estimateJob, llmJobReport, results, streamJob, type LlmJob } from './prompts/llm-job.js';
 import { dinoParserKey, PARSER_VERSIONS, parseDinoContinuation, parseSentenceList } from './prompts/parsers.js';
 import { readStringList, readYamlFile } from './prompts/files.js';
 import { buildScratchRequest, checkTemplates, readGenres, templateSets, TemplatesFile, type Genre } from './prompts/scratch.js';
@@ -147,15 +147,25 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
     frequency_penalty: resolvePenalty(p.frequency_penalty, llm, 'frequency_penalty', ctx, notes),
     max_tokens: p.max_tokens,
   };
-  const items = genres.flatMap((genre) =>
-    Array.from({ length: p.calls_per_genre }, (_, call) => {
-      const built = buildScratchRequest(templates, genre, topics, call, s);
-      return { genre, call: { request: built.request, sample: call }, topics: built.topics };
-    }),
-  );
+  // Items (each holding its request) are built one at a time for a run, all at once only for `plan`.
+  function* each(): Generator<ScratchItem> {
+    for (const genre of genres) {
+      for (let call = 0; call < p.calls_per_genre; call++) {
+        const built = buildScratchRequest(templates, genre, topics, call, s);
+        yield { genre, call: { request: built.request, sample: call }, topics: built.topics };
+      }
+    }
+  }
+  let all: ScratchItem[] | undefined;
   return {
     llm,
-    items,
+    get items() {
+      all ??= [...each()];
+      return all;
+    },
+    async *stream() {
+      yield* each();
+    },
     calls: (item) => [item.call],
     namespace: `generate/syncse-scratch@${RECIPE_VERSIONS['syncse-scratch']}`,
     label: 'generate (SynCSE-scratch)',
@@ -177,12 +187,21 @@ function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: 
   const rules = dinoOutputRules(p);
   const llm = client(ctx, p.model);
   const s = dinoSampling(llm.model, p);
-  const items = spec.labels.flatMap((l) =>
-    Array.from({ length: p.calls_per_label }, (_, sample) => ({ label: l.label, call: { request: buildDinoRequest(spec, l.instruction, undefined, s), sample } })),
-  );
+  function* each(): Generator<{ label: number; call: PlannedCall }> {
+    for (const l of spec.labels) {
+      for (let sample = 0; sample < p.calls_per_label; sample++) yield { label: l.label, call: { request: buildDinoRequest(spec, l.instruction, undefined, s), sample } };
+    }
+  }
+  let all: { label: number; call: PlannedCall }[] | undefined;
   return {
     llm,
-    items,
+    get items() {
+      all ??= [...each()];
+      return all;
+    },
+    async *stream() {
+      yield* each();
+    },
     calls: (item) => [item.call],
     namespace: `generate/dino-x1@${RECIPE_VERSIONS['dino-x1']}`,
     label: 'generate (DINO x1)',
@@ -211,8 +230,13 @@ export const generate = defineNode({
   async estimate(_inputs, params, ctx) {
     return params.recipe === 'syncse-scratch' ? estimateJob(scratchJob(params, ctx)) : estimateJob(dinoX1Job(params, ctx));
   },
+  // Streamed: requests are built, sent and their sentences written a window at a time.
   async run(_inputs, params, ctx) {
-    if (params.recipe === 'syncse-scratch') return { sentences: present((await runJob(scratchJob(params, ctx), ctx)).results).flat() };
-    return { sentences: present((await runJob(dinoX1Job(params, ctx), ctx)).results) };
+    if (params.recipe === 'syncse-scratch') return { sentences: flatten(results(streamJob(scratchJob(params, ctx), ctx))) };
+    return { sentences: results(streamJob(dinoX1Job(params, ctx), ctx)) };
   },
 });
+
+async function* flatten(lists: AsyncIterable<Row[]>): AsyncGenerator<Row> {
+  for await (const list of lists) yield* list;
+}

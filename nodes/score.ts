@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { defineNode, type NodeContext, type PortValue } from '../engine/node-type.js';
 import type { Row } from '../engine/json.js';
 import { LlmNodeOptions, completeAndParse, resampleParam, type PlannedCall } from './prompts/llm-call.js';
-import { estimateJob, llmJobReport, runJob, type LlmJob } from './prompts/llm-job.js';
+import { estimateJob, llmJobReport, streamJob, type LlmJob } from './prompts/llm-job.js';
 import { PARSER_VERSIONS, parseScore } from './prompts/parsers.js';
 import { DEFAULT_SCORING_SYSTEM, DEFAULT_SCORING_TEMPLATE, buildScoringRequest } from './prompts/scoring.js';
-import { textsOf } from './prompts/rows.js';
+import { streamedRows, textOf } from './prompts/rows.js';
 
 const SCORE_VERSION = 1;
 
@@ -38,20 +38,28 @@ function inputRows(value: PortValue | undefined): Row[] {
   return value !== undefined && value.form === 'rows' ? value.rows : [];
 }
 
-function scoreJob(rows: readonly Row[], p: ScoreParams, ctx: NodeContext<LlmNodeOptions>): LlmJob<ScoreItem, { positive_score: number; negative_score: number }> {
-  const anchors = textsOf(rows, 'anchor', 'triplets');
-  const positives = textsOf(rows, 'positive', 'triplets');
-  const negatives = textsOf(rows, 'negative', 'triplets');
+function scoreJob(input: PortValue | undefined, p: ScoreParams, ctx: NodeContext<LlmNodeOptions>): LlmJob<ScoreItem, { positive_score: number; negative_score: number }> {
   const llm = ctx.llm(p.model === undefined ? { mode: ctx.options.mode } : { mode: ctx.options.mode, model: p.model });
   const s = { model: llm.model, template: p.template, system: p.system ?? undefined, temperature: p.temperature ?? undefined, max_tokens: p.max_tokens };
-  const items = rows.map((row, i) => ({
-    row,
-    pos: { request: buildScoringRequest(anchors[i]!, positives[i]!, s), sample: 0 },
-    neg: { request: buildScoringRequest(anchors[i]!, negatives[i]!, s), sample: 0 },
-  }));
+  const item = (row: Row, i: number): ScoreItem => {
+    const anchor = textOf(row, i, 'anchor', 'triplets');
+    return {
+      row,
+      pos: { request: buildScoringRequest(anchor, textOf(row, i, 'positive', 'triplets'), s), sample: 0 },
+      neg: { request: buildScoringRequest(anchor, textOf(row, i, 'negative', 'triplets'), s), sample: 0 },
+    };
+  };
+  let all: ScoreItem[] | undefined;
   return {
     llm,
-    items,
+    get items() {
+      all ??= inputRows(input).map(item);
+      return all;
+    },
+    async *stream() {
+      let index = 0;
+      for await (const row of streamedRows(input)) yield item(row, index++);
+    },
     calls: (item) => [item.pos, item.neg],
     namespace: `score/judge@${SCORE_VERSION}`,
     label: 'score',
@@ -80,16 +88,18 @@ export const score = defineNode({
   uses: { llm: true },
   report: (view) => llmJobReport(view.stats),
   async estimate(inputs, p, ctx) {
-    return estimateJob(scoreJob(inputRows(inputs.triplets), p, ctx));
+    return estimateJob(scoreJob(inputs.triplets, p, ctx));
   },
+  // Streamed: triplets are read, scored and written a window at a time.
   async run(inputs, p, ctx) {
-    const job = scoreJob(inputRows(inputs.triplets), p, ctx);
-    const result = await runJob(job, ctx);
-    const out: Row[] = [];
-    result.results.forEach((r, i) => {
-      if (r !== undefined) out.push({ ...job.items[i]!.row, ...r });
+    const job = scoreJob(inputs.triplets, p, ctx);
+    const scored = streamJob(job, ctx, (counts) => {
+      ctx.stats.values = { ...ctx.stats.values, scored: counts.ok, unparseable_or_failed: counts.failed };
     });
-    ctx.stats.values = { ...ctx.stats.values, scored: out.length, unparseable_or_failed: result.failures.length };
-    return { scored: out };
+    return { scored: rowsOf(scored) };
   },
 });
+
+async function* rowsOf(scored: AsyncIterable<{ item: ScoreItem; result: { positive_score: number; negative_score: number } }>): AsyncGenerator<Row> {
+  for await (const { item, result } of scored) yield { ...item.row, ...result };
+}

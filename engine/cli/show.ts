@@ -50,12 +50,19 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const head = values.head === undefined ? 10 : Number(values.head);
-  const rows = value.rows.slice(0, head);
+  // Only the first rows are read: a dataset can be far larger than memory needs to be.
+  const rows: Row[] = [];
+  if (head > 0) {
+    for await (const row of value.stream()) {
+      rows.push(row);
+      if (rows.length >= head) break;
+    }
+  }
   if (values.json) {
     for (const row of rows) process.stdout.write(JSON.stringify(row) + '\n');
     return 0;
   }
-  process.stdout.write(`${nodeId}.${port}: ${value.rows.length} rows (digest ${value.digest.slice(0, 12)})\n`);
+  process.stdout.write(`${nodeId}.${port}: ${value.count} rows (digest ${value.digest.slice(0, 12)})\n`);
   for (const row of rows) {
     process.stdout.write(
       Object.entries(row)

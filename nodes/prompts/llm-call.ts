@@ -22,10 +22,17 @@ export type LlmNodeOptions = z.output<typeof LlmNodeOptions>;
  */
 export const resampleParam = z.number().int().min(1).max(5).optional();
 
-/** mapItems concurrency: in batch mode every item is started so the batch executor can collect all requests. */
+/**
+ * mapItems concurrency: in batch mode items are started a large window at a time so the batch executor collects
+ * their requests into batches; the window bounds what a run holds (each queued request body waits in memory until its
+ * batch is submitted), so a very large input is sent as several batches, about two in flight at a time.
+ */
 export function itemConcurrency(options: LlmNodeOptions, items: number): number {
-  return options.mode === 'batch' ? Math.max(1, items) : (options.concurrency ?? FOLLOW_SERVICE_ITEMS);
+  return options.mode === 'batch' ? Math.max(1, Math.min(items, BATCH_WINDOW_ITEMS)) : (options.concurrency ?? FOLLOW_SERVICE_ITEMS);
 }
+
+/** Items started at once in batch mode (SynCSE: two requests each, so batches of up to about 32,000 requests). */
+export const BATCH_WINDOW_ITEMS = 16_384;
 
 /** Items started when the node sets no concurrency: enough that the service's in-flight limit is what binds. */
 const FOLLOW_SERVICE_ITEMS = 1024;
@@ -51,6 +58,11 @@ export function callsKey(calls: readonly PlannedCall[]): { request: Record<strin
 export function validateRequests(client: LlmClient, requests: Iterable<LlmRequest>, param: readonly (string | number)[] = []): void {
   const problems = new Set<string>();
   for (const request of requests) for (const p of client.validate(request)) problems.add(p);
+  throwRequestProblems(client, problems, param);
+}
+
+/** The error validateRequests raises for the distinct problems found (for callers that gather them as items stream). */
+export function throwRequestProblems(client: LlmClient, problems: ReadonlySet<string>, param: readonly (string | number)[] = []): void {
   if (problems.size > 0) {
     throw new NodeUserError(
       `the ${client.provider} provider cannot serve these requests: ${[...problems].join('; ')}`,

@@ -4,14 +4,19 @@
  * `synthcse plan` the item count, how many are fully cached, and the token/cost estimate of the rest, without
  * calling anything. Both share the same request construction, so the plan is exactly what the run will send.
  */
-import type { ItemMapResult, NodeContext, NodeEstimate, NodeStats, ReportSection } from '../../engine/node-type.js';
+import type { ItemMapResult, ItemMapSpec, NodeContext, NodeEstimate, NodeStats, ReportSection } from '../../engine/node-type.js';
 import type { Json } from '../../engine/json.js';
 import type { LlmClient } from '../../engine/llm/types.js';
-import { callsKey, itemConcurrency, RejectedAnswer, validateRequests, type LlmNodeOptions, type PlannedCall } from './llm-call.js';
+import { callsKey, itemConcurrency, RejectedAnswer, throwRequestProblems, validateRequests, type LlmNodeOptions, type PlannedCall } from './llm-call.js';
 
 export interface LlmJob<I, R extends Json> {
   llm: LlmClient;
   items: I[];
+  /**
+   * The items one at a time, in the order of `items` (built from the input's stream()): streamJob reads them from
+   * here, so a run never holds them all. Unset: `items`.
+   */
+  stream?(): AsyncIterable<I>;
   /** The exact requests (with sample indices) the item will send. */
   calls(item: I): PlannedCall[];
   /** mapItems namespace, e.g. annotate/syncse@1. */
@@ -66,10 +71,51 @@ export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeCont
   // A generator: the requests are built one at a time, never all held at once.
   validateRequests(job.llm, requestsOf(job), job.param ?? []);
   const lastFailure = new Map<number, { reason: string; answer: string | null }>();
-  const result = await ctx.mapItems(job.items, {
+  const result = await ctx.mapItems(job.items, { ...itemSpec(job, lastFailure), concurrency: itemConcurrency(ctx.options, job.items.length) });
+  recordJobStats(job, result, lastFailure, ctx);
+  return result;
+}
+
+/**
+ * The same work as runJob, in bounded memory: items come from job.stream() (validated in a first pass), are run a
+ * window at a time through ctx.streamItems, and each usable result is given, in input order, with its item; the
+ * report's stats are recorded once the stream ends. `done` gets the counts of items that gave a result and failed.
+ */
+export async function* streamJob<I, R extends Json>(
+  job: LlmJob<I, R>,
+  ctx: NodeContext<LlmNodeOptions>,
+  done?: (counts: { ok: number; failed: number }) => void,
+): AsyncGenerator<{ item: I; result: R }> {
+  const items = job.stream ? () => job.stream!() : () => inOrder(job.items);
+  // One pass before any call: every distinct request problem at once, and the count for progress and windows.
+  const problems = new Set<string>();
+  let total = 0;
+  for await (const item of items()) {
+    total++;
+    for (const call of job.calls(item)) for (const p of job.llm.validate(call.request)) problems.add(p);
+  }
+  throwRequestProblems(job.llm, problems, job.param ?? []);
+  const lastFailure = new Map<number, { reason: string; answer: string | null }>();
+  const stats = new JobStats(job);
+  const outcomes = ctx.streamItems(items(), { ...itemSpec(job, lastFailure), total, concurrency: itemConcurrency(ctx.options, total) });
+  for await (const outcome of outcomes) {
+    stats.add(outcome.item, outcome.result, outcome.failure?.reason, lastFailure.get(outcome.index));
+    lastFailure.delete(outcome.index);
+    if (outcome.result !== undefined) yield { item: outcome.item, result: outcome.result };
+  }
+  stats.record(ctx);
+  done?.({ ok: stats.ok, failed: stats.failed });
+}
+
+async function* inOrder<I>(items: readonly I[]): AsyncGenerator<I> {
+  yield* items;
+}
+
+/** The mapItems spec of a job: item key = the exact calls + parser version; a failure's raw answer is kept aside. */
+function itemSpec<I, R extends Json>(job: LlmJob<I, R>, lastFailure: Map<number, { reason: string; answer: string | null }>): ItemMapSpec<I, R> {
+  return {
     namespace: job.namespace,
     label: job.label,
-    concurrency: itemConcurrency(ctx.options, job.items.length),
     attempts: 1 + (job.resample ?? 0),
     key: (item, _i, attempt) => ({ requests: callsKey(job.calls(resampled(item, attempt))) as Json, parser: job.parser }),
     run: async (item, index, signal, attempt) => {
@@ -81,35 +127,48 @@ export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeCont
         throw error;
       }
     },
-  });
-  recordJobStats(job, result, lastFailure, ctx);
-  return result;
+  };
 }
 
 /** Yield per group (instruction, genre, label) and the first failed items with their raw answers, for the report. */
-function recordJobStats<I, R extends Json>(job: LlmJob<I, R>, result: ItemMapResult<R>, lastFailure: ReadonlyMap<number, { reason: string; answer: string | null }>, ctx: NodeContext<LlmNodeOptions>): void {
-  const failedExamples: Json[] = result.failures.slice(0, FAILED_EXAMPLES).map((f) => {
-    const item = job.items[f.index]!;
-    const seen = lastFailure.get(f.index);
-    return { input: job.describe?.(item) ?? '', reason: f.reason, answer: seen?.answer ?? null };
-  });
-  const values: Record<string, Json> = { failed_examples: failedExamples };
-  if (job.group) {
-    const groups = new Map<string, { items: number; ok: number; rows: number }>();
-    job.items.forEach((item, i) => {
-      const name = job.group!.of(item);
-      const entry = groups.get(name) ?? { items: 0, ok: 0, rows: 0 };
-      entry.items++;
-      const value = result.results[i];
-      if (value !== undefined) {
-        entry.ok++;
-        entry.rows += Array.isArray(value) ? value.length : 1;
-      }
-      groups.set(name, entry);
-    });
-    values.yield = { by: job.group.name, groups: [...groups].map(([name, g]) => ({ name, ...g })) };
+class JobStats<I, R extends Json> {
+  private readonly groups = new Map<string, { items: number; ok: number; rows: number }>();
+  private readonly failedExamples: Json[] = [];
+  ok = 0;
+  failed = 0;
+
+  constructor(private readonly job: LlmJob<I, R>) {}
+
+  add(item: I, value: R | undefined, failure: string | undefined, seen: { reason: string; answer: string | null } | undefined): void {
+    if (value !== undefined) this.ok++;
+    if (failure !== undefined) {
+      this.failed++;
+      if (this.failedExamples.length < FAILED_EXAMPLES) this.failedExamples.push({ input: this.job.describe?.(item) ?? '', reason: failure, answer: seen?.answer ?? null });
+    }
+    if (!this.job.group) return;
+    const name = this.job.group.of(item);
+    const entry = this.groups.get(name) ?? { items: 0, ok: 0, rows: 0 };
+    entry.items++;
+    if (value !== undefined) {
+      entry.ok++;
+      entry.rows += Array.isArray(value) ? value.length : 1;
+    }
+    this.groups.set(name, entry);
   }
-  ctx.stats.values = { ...ctx.stats.values, ...values };
+
+  record(ctx: NodeContext<LlmNodeOptions>): void {
+    const values: Record<string, Json> = { failed_examples: this.failedExamples };
+    if (this.job.group) values.yield = { by: this.job.group.name, groups: [...this.groups].map(([name, g]) => ({ name, ...g })) };
+    ctx.stats.values = { ...ctx.stats.values, ...values };
+  }
+}
+
+/** The stats of an array run (runJob), recorded the way streamJob records them. */
+function recordJobStats<I, R extends Json>(job: LlmJob<I, R>, result: ItemMapResult<R>, lastFailure: ReadonlyMap<number, { reason: string; answer: string | null }>, ctx: NodeContext<LlmNodeOptions>): void {
+  const stats = new JobStats(job);
+  const failures = new Map(result.failures.map((f) => [f.index, f.reason]));
+  job.items.forEach((item, i) => stats.add(item, result.results[i], failures.get(i), lastFailure.get(i)));
+  stats.record(ctx);
 }
 
 /** The report sections every LLM node shares: yield per group, failed items with their raw answers. */
@@ -189,6 +248,11 @@ async function succeedsFromCache<I, R extends Json>(job: LlmJob<I, R>, item: I, 
   } catch {
     return false;
   }
+}
+
+/** The results of a streamed job, without their items: a node's rows output. */
+export async function* results<I, R>(stream: AsyncIterable<{ item: I; result: R }>): AsyncGenerator<R> {
+  for await (const { result } of stream) yield result;
 }
 
 export function present<R>(results: readonly (R | undefined)[]): R[] {

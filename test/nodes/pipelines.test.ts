@@ -312,8 +312,8 @@ test('editing one instruction in the pool file re-sends only the calls that used
   try {
     const first = await runIt();
     const value = loadValue(first.prepared.store, first.outcomes.get('annotate')!.outputs!['triplets']!);
-    first.prepared.store.close();
     const rows = value.form === 'rows' ? value.rows : [];
+    first.prepared.store.close();
     assert.equal(rows.length, 30);
     const used = rows.filter((r) => r['positive_instruction'] === 2).length;
     assert.ok(used > 0, 'some premises drew instruction 2');
