@@ -25,13 +25,13 @@ export const resampleParam = z.number().int().min(1).max(5).optional();
 /**
  * mapItems concurrency: in batch mode items are started a large window at a time so the batch executor collects
  * their requests into batches; the window bounds what a run holds (each queued request body waits in memory until its
- * batch is submitted), so a very large input is sent as several batches, about two in flight at a time.
+ * batch is submitted), so a very large input is sent as successive batches.
  */
 export function itemConcurrency(options: LlmNodeOptions, items: number): number {
   return options.mode === 'batch' ? Math.max(1, Math.min(items, BATCH_WINDOW_ITEMS)) : (options.concurrency ?? FOLLOW_SERVICE_ITEMS);
 }
 
-/** Items started at once in batch mode (SynCSE: two requests each, so batches of up to about 32,000 requests). */
+/** Items started at once in batch mode (SynCSE: two requests each, so batches of up to 32,768 requests). */
 export const BATCH_WINDOW_ITEMS = 16_384;
 
 /** Items started when the node sets no concurrency: enough that the service's in-flight limit is what binds. */
