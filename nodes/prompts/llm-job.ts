@@ -1,13 +1,14 @@
 /**
  * An LLM node's work as data: the client, the items, each item's exact planned calls and how to compute its
- * result. `runJob` executes it through ctx.mapItems (item key = the calls + parser version); `estimateJob` gives
+ * result. `streamJob` executes it through ctx.streamItems, a window of items at a time (item key = the calls +
+ * parser version); `estimateJob` gives
  * `synthcse plan` the item count, how many are fully cached, and the token/cost estimate of the rest, without
  * calling anything. Both share the same request construction, so the plan is exactly what the run will send.
  */
-import type { ItemMapResult, ItemMapSpec, NodeContext, NodeEstimate, NodeStats, ReportSection } from '../../engine/node-type.js';
+import type { ItemMapSpec, NodeContext, NodeEstimate, NodeStats, ReportSection } from '../../engine/node-type.js';
 import type { Json } from '../../engine/json.js';
 import type { LlmClient } from '../../engine/llm/types.js';
-import { callsKey, itemConcurrency, RejectedAnswer, throwRequestProblems, validateRequests, type LlmNodeOptions, type PlannedCall } from './llm-call.js';
+import { callsKey, itemConcurrency, RejectedAnswer, throwRequestProblems, type LlmNodeOptions, type PlannedCall } from './llm-call.js';
 
 export interface LlmJob<I, R extends Json> {
   llm: LlmClient;
@@ -67,17 +68,8 @@ export function resampled<I>(item: I, attempt: number): I {
   return shift(item) as I;
 }
 
-export async function runJob<I, R extends Json>(job: LlmJob<I, R>, ctx: NodeContext<LlmNodeOptions>): Promise<ItemMapResult<R>> {
-  // A generator: the requests are built one at a time, never all held at once.
-  validateRequests(job.llm, requestsOf(job), job.param ?? []);
-  const lastFailure = new Map<number, { reason: string; answer: string | null }>();
-  const result = await ctx.mapItems(job.items, { ...itemSpec(job, lastFailure), concurrency: itemConcurrency(ctx.options, job.items.length) });
-  recordJobStats(job, result, lastFailure, ctx);
-  return result;
-}
-
 /**
- * The same work as runJob, in bounded memory: items come from job.stream() (validated in a first pass), are run a
+ * Runs a job in bounded memory: items come from job.stream() (validated in a first pass), are run a
  * window at a time through ctx.streamItems, and each usable result is given, in input order, with its item; the
  * report's stats are recorded once the stream ends. `done` gets the counts of items that gave a result and failed.
  */
@@ -163,14 +155,6 @@ class JobStats<I, R extends Json> {
   }
 }
 
-/** The stats of an array run (runJob), recorded the way streamJob records them. */
-function recordJobStats<I, R extends Json>(job: LlmJob<I, R>, result: ItemMapResult<R>, lastFailure: ReadonlyMap<number, { reason: string; answer: string | null }>, ctx: NodeContext<LlmNodeOptions>): void {
-  const stats = new JobStats(job);
-  const failures = new Map(result.failures.map((f) => [f.index, f.reason]));
-  job.items.forEach((item, i) => stats.add(item, result.results[i], failures.get(i), lastFailure.get(i)));
-  stats.record(ctx);
-}
-
 /** The report sections every LLM node shares: yield per group, failed items with their raw answers. */
 export function llmJobReport(stats: NodeStats): ReportSection[] {
   const sections: ReportSection[] = [];
@@ -190,10 +174,6 @@ export function llmJobReport(stats: NodeStats): ReportSection[] {
     });
   }
   return sections;
-}
-
-function* requestsOf<I, R extends Json>(job: LlmJob<I, R>): Generator<PlannedCall['request']> {
-  for (const item of job.items) for (const call of job.calls(item)) yield call.request;
 }
 
 export async function estimateJob<I, R extends Json>(job: LlmJob<I, R>, signal: AbortSignal = new AbortController().signal): Promise<NodeEstimate> {
@@ -253,8 +233,4 @@ async function succeedsFromCache<I, R extends Json>(job: LlmJob<I, R>, item: I, 
 /** The results of a streamed job, without their items: a node's rows output. */
 export async function* results<I, R>(stream: AsyncIterable<{ item: I; result: R }>): AsyncGenerator<R> {
   for await (const { result } of stream) yield result;
-}
-
-export function present<R>(results: readonly (R | undefined)[]): R[] {
-  return results.filter((r): r is R => r !== undefined);
 }
