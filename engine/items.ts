@@ -194,11 +194,18 @@ class ItemWindow<I, R extends Json> {
     while (this.running < this.concurrency && this.todoHead < this.todo.length && !this.stopScheduling && !this.deps.signal.aborted) {
       const slot = this.todo[this.todoHead++]!;
       this.running++;
-      void this.runSlot(slot).finally(() => {
-        this.running--;
-        this.pump();
-        this.notify();
-      });
+      this.runSlot(slot)
+        .catch((error: unknown) => {
+          // A bug outside the item's own run (its key for a re-sample threw): stop the map and report it.
+          this.fatalError ??= error;
+          this.stopScheduling = true;
+          slot.state = 'stopped';
+        })
+        .finally(() => {
+          this.running--;
+          this.pump();
+          this.notify();
+        });
     }
     if (this.todoHead >= 1024 && this.todoHead * 2 >= this.todo.length) {
       this.todo = this.todo.slice(this.todoHead);
