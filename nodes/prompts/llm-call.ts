@@ -52,16 +52,9 @@ export function callsKey(calls: readonly PlannedCall[]): { request: Record<strin
 }
 
 /**
- * Asks the client what the provider would reject (unsupported sampling parameters, a model it does not serve)
- * before the first call, and reports every distinct problem at once.
+ * What the provider would reject (unsupported sampling parameters, a model it does not serve), gathered while items
+ * stream and reported before the first call, every distinct problem at once.
  */
-export function validateRequests(client: LlmClient, requests: Iterable<LlmRequest>, param: readonly (string | number)[] = []): void {
-  const problems = new Set<string>();
-  for (const request of requests) for (const p of client.validate(request)) problems.add(p);
-  throwRequestProblems(client, problems, param);
-}
-
-/** The error validateRequests raises for the distinct problems found (for callers that gather them as items stream). */
 export function throwRequestProblems(client: LlmClient, problems: ReadonlySet<string>, param: readonly (string | number)[] = []): void {
   if (problems.size > 0) {
     throw new NodeUserError(
