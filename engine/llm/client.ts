@@ -144,16 +144,18 @@ export class ServiceClient implements LlmClient {
     // turns share one prefix, asked once.
     const answeredKeys = this.core.store.answeredKeys(Math.min(PLANNER_KEYS, 2 * expectedRequests));
     const answeredPrefixes = this.core.store.answeredPrefixes(PLANNER_PREFIXES);
-    const isCached =
-      answeredKeys === undefined
-        ? (request: LlmRequest, sample: number) => this.isCached(request, sample)
-        : (request: LlmRequest, sample: number) => {
-            const key = this.keyIfAnswerable(request, sample);
-            return key !== undefined && answeredKeys.has(key);
-          };
+    // The messages serialised for a request's key serve its prefix digest too, when it turns out to be missing.
+    const serialized = new WeakMap<LlmRequest, string[]>();
+    const isCached = (request: LlmRequest, sample: number): boolean => {
+      if (this.core.provider.modelKeyOf !== undefined && this.core.provider.modelKeyOf(request.model) === undefined) return false;
+      const keyed = this.keyedCall(request, sample);
+      serialized.set(request, keyed.messages);
+      return answeredKeys === undefined ? this.core.store.hasResponse(keyed.key) : answeredKeys.has(keyed.key);
+    };
     const means = new Map<string, number | undefined>();
     const meanOutputTokens = (request: LlmRequest): number | undefined => {
-      const prefix = prefixDigestOf(request);
+      const messages = serialized.get(request);
+      const prefix = messages === undefined ? prefixDigestOf(request) : serializeRequest(request, messages).prefixDigest;
       if (answeredPrefixes !== undefined && !answeredPrefixes.has(prefix)) return undefined;
       if (means.has(prefix)) return means.get(prefix);
       const mean = this.core.store.meanOutputTokens(prefix);

@@ -1,6 +1,6 @@
 /** The request cache key and the batch custom_id derived from it. */
 import { canonicalJson, compareCodeUnits, digestJson, sha256, type Digest, type ItemKey } from '../json.js';
-import type { LlmRequest, ProviderName } from './types.js';
+import type { ChatMessage, LlmRequest, ProviderName } from './types.js';
 
 /** The part of a request that changes the answer: cache_prefix only changes price, so it is not keyed. */
 export function keyedRequest(request: LlmRequest): Omit<LlmRequest, 'cache_prefix'> {
@@ -36,7 +36,7 @@ export interface KeyedCall {
 
 export function keyedCall(provider: ProviderName, endpoint: string | null, request: LlmRequest, sample: number, modelFileSha256?: string): KeyedCall {
   if (!Number.isInteger(sample) || sample < 0) throw new Error(`Internal error: sample index must be a non-negative integer, got ${sample}`);
-  const messages = request.messages.map((m) => canonicalJson(m));
+  const messages = request.messages.map(messageJson);
   const keyed = keyedRequest(request);
   const record = modelFileSha256 === undefined ? keyed : { ...keyed, model: { gguf_sha256: modelFileSha256 } };
   const keyedJson = canonicalJsonWith(record, { messages: `[${messages.join(',')}]` });
@@ -46,13 +46,30 @@ export function keyedCall(provider: ProviderName, endpoint: string | null, reque
 }
 
 /** `messages`: the canonical JSON of each message when the caller has it already (KeyedCall.messages). */
-export function serializeRequest(request: LlmRequest, messages = request.messages.map((m) => canonicalJson(m))): SerializedRequest {
+export function serializeRequest(request: LlmRequest, messages = request.messages.map(messageJson)): SerializedRequest {
   const shots = `[${messages.slice(0, -1).join(',')}]`;
   return {
     messages,
     // prefixDigestOf: canonicalJson({model, system, shots, max_tokens}), its members in canonical order.
     prefixDigest: sha256(`{"max_tokens":${canonicalJson(request.max_tokens)},"model":${canonicalJson(request.model)},"shots":${shots},"system":${canonicalJson(request.system ?? null)}}`),
   };
+}
+
+/**
+ * Messages a recipe shares between requests (SynCSE's exemplar turns, written once per pool) are frozen: their
+ * canonical JSON cannot change, so it is written once. Only frozen messages whose members are all strings qualify
+ * (a frozen object with a nested object could still change inside it); any other message is written each time.
+ */
+const frozenMessageJson = new WeakMap<ChatMessage, string>();
+
+export function messageJson(message: ChatMessage): string {
+  if (!Object.isFrozen(message)) return canonicalJson(message);
+  let json = frozenMessageJson.get(message);
+  if (json === undefined) {
+    json = canonicalJson(message);
+    if (Object.values(message).every((v) => typeof v === 'string')) frozenMessageJson.set(message, json);
+  }
+  return json;
 }
 
 /** canonicalJson(object), with the members named in `serialized` given as JSON already serialised (canonically). */

@@ -5,7 +5,7 @@
  * exemplar pool and sent as prior user/assistant turns; the final user turn asks for the input sentence.
  */
 import { z } from 'zod';
-import type { LlmRequest } from '../../engine/llm/types.js';
+import type { ChatMessage, LlmRequest } from '../../engine/llm/types.js';
 import { readYamlFile } from './files.js';
 import { HashRng } from './sampling.js';
 import { compactRequest } from './llm-call.js';
@@ -65,8 +65,8 @@ function turnPieces(template: string, instruction: string): string[] {
 interface InstructionTurns {
   /** joined with the input sentence: the final user turn */
   open: string[];
-  /** each exemplar's user turn */
-  exemplars: string[];
+  /** each exemplar as its user and assistant turns, frozen: every request that draws it shares them */
+  exemplars: readonly (readonly [ChatMessage, ChatMessage])[];
 }
 
 /** Each instruction's turns, written once per pool: every request repeats a few exemplar turns. */
@@ -77,7 +77,10 @@ function turnsOf(pool: SyncsePool): InstructionTurns[] {
   if (turns === undefined) {
     turns = pool.instructions.map((instruction) => {
       const open = turnPieces(pool.turn_template, instruction.text);
-      return { open, exemplars: instruction.exemplars.map((ex) => open.join(ex.input)) };
+      const exemplars = instruction.exemplars.map(
+        (ex) => [Object.freeze<ChatMessage>({ role: 'user', content: open.join(ex.input) }), Object.freeze<ChatMessage>({ role: 'assistant', content: ex.output })] as const,
+      );
+      return { open, exemplars };
     });
     poolTurns.set(pool, turns);
   }
@@ -97,10 +100,7 @@ export function buildSyncseRequest(pool: SyncsePool, sentence: string, sample: n
   const shots = Math.min(s.shots, instruction.exemplars.length);
   const picks = rng.sampleIndices(instruction.exemplars.length, shots);
   const messages: LlmRequest['messages'] = [];
-  for (const i of picks) {
-    messages.push({ role: 'user', content: turns.exemplars[i]! });
-    messages.push({ role: 'assistant', content: instruction.exemplars[i]!.output });
-  }
+  for (const i of picks) messages.push(...turns.exemplars[i]!);
   messages.push({ role: 'user', content: turns.open.join(sentence) });
   const request = compactRequest({
     model: s.model,
