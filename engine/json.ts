@@ -29,6 +29,8 @@ export function compareCodeUnits(a: string, b: string): number {
  * key as a member, so such a value is written piece by piece instead; both give the same text.
  */
 export function canonicalJson(value: unknown): string {
+  // A string is its own canonical form (key records write many: models, system prompts, texts).
+  if (typeof value === 'string') return JSON.stringify(value);
   try {
     return JSON.stringify(sortedCopy(value));
   } catch (error) {

@@ -145,7 +145,8 @@ export class ServiceClient implements LlmClient {
     const answeredKeys = this.core.store.answeredKeys(Math.min(PLANNER_KEYS, 2 * expectedRequests));
     const answeredPrefixes = this.core.store.answeredPrefixes(PLANNER_PREFIXES);
     // The messages serialised for a request's key serve its prefix digest too, when it turns out to be missing.
-    const serialized = new WeakMap<LlmRequest, string[]>();
+    // An item's requests are looked up, then its missing ones priced: the last few suffice.
+    const serialized = new RecentlySerialized();
     const isCached = (request: LlmRequest, sample: number): boolean => {
       if (this.core.provider.modelKeyOf !== undefined && this.core.provider.modelKeyOf(request.model) === undefined) return false;
       const keyed = this.keyedCall(request, sample);
@@ -331,6 +332,25 @@ export class ServiceClient implements LlmClient {
     return batch.submit({ key, request, requestJson: canonicalJson(request), nodeId: this.nodeId, sample });
   }
 }
+
+/** The serialised messages of the last few requests keyed, by request (identity). */
+class RecentlySerialized {
+  private readonly requests: (LlmRequest | undefined)[] = new Array(RECENT).fill(undefined);
+  private readonly messages: (string[] | undefined)[] = new Array(RECENT).fill(undefined);
+  private next = 0;
+
+  set(request: LlmRequest, messages: string[]): void {
+    this.requests[this.next] = request;
+    this.messages[this.next] = messages;
+    this.next = (this.next + 1) % RECENT;
+  }
+
+  get(request: LlmRequest): string[] | undefined {
+    const i = this.requests.indexOf(request);
+    return i < 0 ? undefined : this.messages[i];
+  }
+}
+const RECENT = 16;
 
 /** How many answered keys, and prefixes (and means), a planner holds in memory; past that it asks per request. */
 const PLANNER_KEYS = 1_000_000;

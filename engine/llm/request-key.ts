@@ -63,13 +63,23 @@ export function serializeRequest(request: LlmRequest, messages = request.message
 const frozenMessageJson = new WeakMap<ChatMessage, string>();
 
 export function messageJson(message: ChatMessage): string {
-  if (!Object.isFrozen(message)) return canonicalJson(message);
+  if (!Object.isFrozen(message)) return plainMessageJson(message) ?? canonicalJson(message);
   let json = frozenMessageJson.get(message);
   if (json === undefined) {
     json = canonicalJson(message);
     if (Object.values(message).every((v) => typeof v === 'string')) frozenMessageJson.set(message, json);
   }
   return json;
+}
+
+/** canonicalJson of a message that is exactly {role, content} with string values (every message a recipe builds); else undefined. */
+function plainMessageJson(message: ChatMessage): string | undefined {
+  const { role, content } = message;
+  if (typeof role !== 'string' || typeof content !== 'string') return undefined;
+  let members = 0;
+  for (const _name in message) members++;
+  if (members !== 2 || Object.getPrototypeOf(message) !== Object.prototype) return undefined;
+  return `{"content":${JSON.stringify(content)},"role":${JSON.stringify(role)}}`;
 }
 
 /** canonicalJson(object), with the members named in `serialized` given as JSON already serialised (canonically). */

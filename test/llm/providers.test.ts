@@ -149,6 +149,46 @@ describe('providers, validation, budget and secrets', () => {
     }
   });
 
+  it('plans requests whose few-shot turns are shared frozen messages (SynCSE) as estimate() prices their copies', async () => {
+    const cache = tempCache();
+    try {
+      const service = testService(server.url, cache.store);
+      const client = service.client('planner');
+      // Two shots every request shares (as a SynCSE exemplar pool gives them), then the request's own turn.
+      const shots = [Object.freeze({ role: 'user' as const, content: 'Input: "A \\"quoted\\" man."' }), Object.freeze({ role: 'assistant' as const, content: 'A man.' })];
+      const requests = Array.from({ length: 6 }, (_, i) => ({
+        request: { ...paraphraseRequest(`Shot sentence ${i}.`), messages: [...shots, { role: 'user' as const, content: `Shot sentence ${i}.` }], max_tokens: 40 },
+        sample: 0,
+      }));
+      // Copies with nothing frozen or shared: the same keys (no cache is invalidated) and the same prices.
+      const copies = requests.map(({ request, sample }) => ({ request: structuredClone(request), sample }));
+      requests.forEach(({ request, sample }, i) => assert.equal(client.requestKey(request, sample), client.requestKey(copies[i]!.request, sample)));
+      const total = (planner: ReturnType<typeof client.planner>) => {
+        const sum = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+        for (const { request, sample } of requests) {
+          if (planner.isCached(request, sample)) continue;
+          const one = planner.cost(request);
+          sum.requests++;
+          sum.inputTokens += one.inputTokens;
+          sum.outputTokens += one.outputTokens;
+          sum.costUsd += one.costUsd;
+        }
+        return sum;
+      };
+      for (const { request, sample } of copies.slice(0, 2)) await client.complete(request, { sample });
+      // The answered copies' prefix is the shared one: its mean output length prices the four others.
+      for (const planner of [client.planner(6), client.planner(0)]) {
+        const planned = total(planner);
+        assert.deepEqual(planned, client.estimate(copies));
+        assert.equal(planned.requests, 4);
+        assert.ok(planned.outputTokens < 4 * 40);
+      }
+      await service.close();
+    } finally {
+      cache.cleanup();
+    }
+  });
+
   it('estimates uncached requests and stops before the budget is exceeded', async () => {
     const cache = tempCache();
     try {
