@@ -9,7 +9,7 @@ import type { LlmStore, StoredResponse } from './llm-store.js';
 import { callOnline, type RetryNotice, type RetryPolicy } from './online-executor.js';
 import type { PriceTable } from './prices.js';
 import type { OnlineProvider } from './provider.js';
-import { keyedCall, prefixDigestOf, serializeRequest, type KeyedCall } from './request-key.js';
+import { keyedCall, messageJson, prefixDigestOf, serializeRequest, type KeyedCall } from './request-key.js';
 import type { RequestPool } from './request-pool.js';
 import { estimateInputTokens } from './tokens.js';
 import type { LlmJobService } from '../workers/llm-job.js';
@@ -147,14 +147,31 @@ export class ServiceClient implements LlmClient {
     // The messages serialised for a request's key serve its prefix digest too, when it turns out to be missing.
     // An item's requests are looked up, then its missing ones priced: the last few suffice.
     const serialized = new RecentlySerialized();
+    // The answered requests' turns rule most requests of a partly answered node out with a set look-up, before any
+    // key or prefix digest is hashed; a request they do not rule out is keyed and looked up as before.
+    const turns = answeredKeys === undefined ? undefined : this.core.store.answeredTurns(answeredKeys.size);
     const isCached = (request: LlmRequest, sample: number): boolean => {
+      const last = request.messages[request.messages.length - 1];
+      if (turns !== undefined && last !== undefined && !turns.lastMessages.has(messageJson(last))) return false;
       if (this.core.provider.modelKeyOf !== undefined && this.core.provider.modelKeyOf(request.model) === undefined) return false;
       const keyed = this.keyedCall(request, sample);
       serialized.set(request, keyed.messages);
       return answeredKeys === undefined ? this.core.store.hasResponse(keyed.key) : answeredKeys.has(keyed.key);
     };
     const means = new Map<string, number | undefined>();
+    const shotsAnswered = (request: LlmRequest): boolean => {
+      const shots = turns?.shots;
+      if (shots === undefined) return true;
+      const ids: number[] = [];
+      for (let i = 0; i < request.messages.length - 1; i++) {
+        const id = shots.turnIds.get(messageJson(request.messages[i]!));
+        if (id === undefined) return false;
+        ids.push(id);
+      }
+      return shots.sequences.has(ids.join(','));
+    };
     const meanOutputTokens = (request: LlmRequest): number | undefined => {
+      if (!shotsAnswered(request)) return undefined;
       const messages = serialized.get(request);
       const prefix = messages === undefined ? prefixDigestOf(request) : serializeRequest(request, messages).prefixDigest;
       if (answeredPrefixes !== undefined && !answeredPrefixes.has(prefix)) return undefined;

@@ -144,6 +144,19 @@ export function rawJsonText(stored: string | Buffer): string {
 }
 
 /** The first column of a `... LIMIT ?` query as a set, or undefined when it has more than `limit` rows. */
+/** What LlmStore.answeredTurns reads: the answered requests' last messages and few-shot turns. */
+export interface AnsweredTurns {
+  /** The canonical JSON of each answered request's last message. */
+  lastMessages: Set<string>;
+  /** Absent when some answered request keeps its turns inline (stored before turns were shared). */
+  shots?: {
+    /** llm_texts: the id of each shared text (a turn's canonical JSON, or a system prompt). */
+    turnIds: Map<string, number>;
+    /** Each answered request's turns but the last, as their ids joined by ','. */
+    sequences: Set<string>;
+  };
+}
+
 function distinctValues(query: Database.Statement, limit: number): Set<string> | undefined {
   const values = new Set<string>();
   for (const row of query.raw(true).iterate(limit + 1) as Iterable<[string]>) values.add(row[0]);
@@ -238,6 +251,39 @@ export class LlmStore {
   /** The prefix digests that have answers (from the prefix index alone), or undefined when there are more than `limit`. */
   answeredPrefixes(limit: number): Set<string> | undefined {
     return distinctValues(this.sql('SELECT DISTINCT prefix_digest FROM llm_responses LIMIT ?'), limit);
+  }
+
+  /**
+   * The turns of the answered requests, read once from their stored requests (at most `limit` rows, else undefined):
+   * what a planner needs to rule a request out without its key or its prefix digest. A request whose last message
+   * no answered request ends with has no answer; one whose few-shot turns no answered request has shares no prefix
+   * with an answer.
+   */
+  answeredTurns(limit: number): AnsweredTurns | undefined {
+    const lastMessages = new Set<string>();
+    const shotSequences = new Set<string>();
+    let turnsShared = true;
+    let rows = 0;
+    for (const [requestJson] of this.sql('SELECT request_json FROM llm_responses LIMIT ?').raw(true).iterate(limit + 1) as Iterable<[string]>) {
+      if (++rows > limit) return undefined;
+      const messages = (JSON.parse(requestJson) as { messages?: Json }).messages;
+      if (Array.isArray(messages) && messages.length > 0) {
+        lastMessages.add(canonicalJson(messages[messages.length - 1]));
+        // A request stored before turns were shared keeps them inline: they have no ids to compare.
+        if (messages.length === 1) shotSequences.add('');
+        else turnsShared = false;
+      } else if (isJsonObject(messages) && Array.isArray(messages.$turns) && messages.last !== undefined) {
+        lastMessages.add(canonicalJson(messages.last));
+        shotSequences.add(messages.$turns.join(','));
+      } else return undefined;
+    }
+    if (!turnsShared) return { lastMessages };
+    const turnIds = new Map<string, number>();
+    for (const [id, text] of this.sql('SELECT id, text FROM llm_texts LIMIT ?').raw(true).iterate(limit + 1) as Iterable<[number, string]>) {
+      if (turnIds.size >= limit) return { lastMessages };
+      turnIds.set(text, id);
+    }
+    return { lastMessages, shots: { turnIds, sequences: shotSequences } };
   }
 
   hasResponse(key: ItemKey): boolean {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { canonicalJson } from '../../engine/json.js';
 import { LlmConfigSchema, llmConfigProblem, llmServiceKey } from '../../engine/llm/service.js';
 import { toMessageParams } from '../../engine/llm/providers/anthropic.js';
 import { LlmEndpointError, type LlmRequest } from '../../engine/llm/types.js';
@@ -183,6 +184,54 @@ describe('providers, validation, budget and secrets', () => {
         assert.equal(planned.requests, 4);
         assert.ok(planned.outputTokens < 4 * 40);
       }
+      await service.close();
+    } finally {
+      cache.cleanup();
+    }
+  });
+
+  it('plans exactly whatever the answered requests look like: turns stored inline (before they were shared), the same last turn', async () => {
+    const cache = tempCache();
+    try {
+      const service = testService(server.url, cache.store);
+      const client = service.client('planner');
+      const shots = (i: number) => [{ role: 'user' as const, content: `Shot ${i % 2}.` }, { role: 'assistant' as const, content: `Answer ${i % 2}.` }];
+      const request = (i: number, last = `Sentence ${i}.`): LlmRequest => ({ ...paraphraseRequest(last), messages: [...shots(i), { role: 'user', content: last }], max_tokens: 40 });
+      const answered = [request(0), request(1)];
+      for (const r of answered) await client.complete(r, { sample: 0 });
+      // The same last turn under the other shots, or as another sample: not answered, though their last turn is.
+      const planned = [
+        { request: request(0), sample: 0 },
+        { request: request(1), sample: 0 },
+        { request: request(1, 'Sentence 0.'), sample: 0 },
+        { request: request(0), sample: 1 },
+        { request: request(2), sample: 0 },
+        { request: { ...request(3), messages: [{ role: 'user' as const, content: 'No shots.' }] }, sample: 0 },
+      ];
+      const total = (planner: ReturnType<typeof client.planner>) => {
+        const sum = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+        for (const { request: r, sample } of planned) {
+          if (planner.isCached(r, sample)) continue;
+          const one = planner.cost(r);
+          sum.requests++;
+          sum.inputTokens += one.inputTokens;
+          sum.outputTokens += one.outputTokens;
+          sum.costUsd += one.costUsd;
+        }
+        return sum;
+      };
+      const check = () => {
+        const sum = total(client.planner(planned.length));
+        assert.deepEqual(sum, client.estimate(planned));
+        assert.equal(sum.requests, 4);
+        // Request 2 shares request 0's prefix and the sample-1 copy its own: both are priced from the answers' mean.
+        assert.ok(sum.outputTokens < 4 * 40);
+      };
+      check();
+      // Rows written before turns were shared keep the whole request inline.
+      const update = cache.store.db.prepare('UPDATE llm_responses SET request_json = ? WHERE request_key = ?');
+      for (const r of answered) update.run(canonicalJson(r), client.requestKey(r, 0));
+      check();
       await service.close();
     } finally {
       cache.cleanup();
