@@ -148,8 +148,9 @@ export class ServiceClient implements LlmClient {
     // An item's requests are looked up, then its missing ones priced: the last few suffice.
     const serialized = new RecentlySerialized();
     // The answered requests' turns rule most requests of a partly answered node out with a set look-up, before any
-    // key or prefix digest is hashed; a request they do not rule out is keyed and looked up as before.
-    const turns = answeredKeys === undefined ? undefined : this.core.store.answeredTurns(answeredKeys.size);
+    // key or prefix digest is hashed; a request they do not rule out is keyed and looked up as before. Reading a
+    // stored request costs about what keying one does, so they are read only when they are few beside the node's.
+    const turns = answeredKeys !== undefined && answeredKeys.size <= expectedRequests / 2 ? this.core.store.answeredTurns(answeredKeys.size) : undefined;
     const isCached = (request: LlmRequest, sample: number): boolean => {
       const last = request.messages[request.messages.length - 1];
       if (turns !== undefined && last !== undefined && !turns.lastMessages.has(messageJson(last))) return false;

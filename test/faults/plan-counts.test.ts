@@ -1,6 +1,7 @@
 /**
  * `plan` is what the run then does, whatever the cache holds: a new cache (no request is keyed: nothing can be
- * cached), a cache of other requests' answers (every request keyed and looked up), and a partly answered node. The
+ * cached), a cache of other requests' answers (every request keyed and looked up), and a partly answered node (with
+ * few answers beside its requests, those ruled out by the answered turns are not even keyed). The
  * run after each plan sends exactly the requests the plan counted.
  */
 import assert from 'node:assert/strict';
@@ -47,6 +48,16 @@ test('plan counts exactly on a new cache, beside unrelated answers and when part
     assert.equal(messages(server.stats), 40);
     const after = await p.run(['plan', 'p.yaml', '--only', 'annotate'], server.url);
     assert.match(after.stdout, /annotate +cached/);
+
+    // Few answers beside the node's requests (40 of 100): the answered requests' turns rule the others out before
+    // they are keyed; the ten answered premises are still found, and the run sends exactly the rest.
+    p.write('premises.txt', premises(50).join('\n') + '\n');
+    const few = await p.run(['plan', 'p.yaml'], server.url);
+    assert.equal(few.code, 0, few.stderr);
+    assert.match(few.stdout, /annotate +partial: 10 of 50 cached/);
+    assert.match(few.stdout, /80 LLM requests to send/);
+    assert.equal((await p.run(['run', 'p.yaml', '--only', 'annotate'], server.url)).code, 0);
+    assert.equal(messages(server.stats), 120);
   } finally {
     await server.close();
   }
