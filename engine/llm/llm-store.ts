@@ -143,7 +143,6 @@ export function rawJsonText(stored: string | Buffer): string {
   return typeof stored === 'string' ? stored : inflateRawSync(stored).toString('utf8');
 }
 
-/** The first column of a `... LIMIT ?` query as a set, or undefined when it has more than `limit` rows. */
 /** What LlmStore.answeredTurns reads: the answered requests' last messages and few-shot turns. */
 export interface AnsweredTurns {
   /** The canonical JSON of each answered request's last message. */
@@ -157,6 +156,7 @@ export interface AnsweredTurns {
   };
 }
 
+/** The first column of a `... LIMIT ?` query as a set, or undefined when it has more than `limit` rows. */
 function distinctValues(query: Database.Statement, limit: number): Set<string> | undefined {
   const values = new Set<string>();
   for (const row of query.raw(true).iterate(limit + 1) as Iterable<[string]>) values.add(row[0]);
