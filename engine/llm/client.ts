@@ -286,7 +286,10 @@ export class ServiceClient implements LlmClient {
 
   private async payOnline({ key, messages }: KeyedCall, request: LlmRequest, options: LlmCallOptions): Promise<StoredResponse> {
     const serialized = serializeRequest(request, messages);
-    const estimate = this.estimateOne(request, () => this.core.store.meanOutputTokens(serialized.prefixDigest));
+    // The estimated output only matters to a budget, to a token limit that counts output, and to the workers (which
+    // reserve budget too); otherwise max_tokens stands in and the per-call query for the mean is skipped.
+    const outputMatters = this.core.budget.limitUsd !== undefined || this.core.provider.tokenLimitCountsOutput || this.core.remote !== undefined;
+    const estimate = this.estimateOne(request, () => (outputMatters ? this.core.store.meanOutputTokens(serialized.prefixDigest) : undefined));
     // Reserved when the call is about to be sent, so calls waiting in the pool do not hold budget.
     let reserved = false;
     let paid: number | undefined;
