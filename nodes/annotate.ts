@@ -105,6 +105,9 @@ export type AnnotateParams = z.output<typeof AnnotateParams>;
 
 type Ctx = NodeContext<LlmNodeOptions>;
 
+/** SynCSE items whose built requests are kept (a few KB each). */
+const RECENT_BUILDS = 1024;
+
 interface SentenceItem {
   text: string;
   /** The calls' sample index; a re-sample round moves it (resampled()), so the answers are drawn anew. */
@@ -155,7 +158,7 @@ function syncseJob(input: PortValue | undefined, p: z.output<typeof SyncseParams
   const base = { seed: p.seed, shots: p.shots, model: llm.model, temperature: p.temperature ?? undefined, max_tokens: p.max_tokens, system: p.system };
   // Requests are built when asked for (they are seeded per item, so every build is the same): holding them all
   // from the start would cost a few KB per premise for the whole run.
-  const build = (item: SentenceItem) => {
+  const buildAnew = (item: SentenceItem) => {
     const positive = buildSyncseRequest(pos, item.text, item.draw, { ...base, top_p: p.top_p_positive ?? undefined });
     const negative = buildSyncseRequest(neg, item.text, item.draw, { ...base, top_p: p.top_p_negative ?? undefined });
     return {
@@ -165,6 +168,18 @@ function syncseJob(input: PortValue | undefined, p: z.output<typeof SyncseParams
       ],
       instructions: [positive.instruction, negative.instruction] as [Json, Json],
     };
+  };
+  // The run asks for an item's requests three times (its key, its group, its call) close together: the last builds
+  // are kept, by item, so each is built once. A bounded map, not one per item: `plan` holds every item.
+  const recent = new Map<SentenceItem, ReturnType<typeof buildAnew>>();
+  const build = (item: SentenceItem) => {
+    let built = recent.get(item);
+    if (built === undefined) {
+      built = buildAnew(item);
+      if (recent.size >= RECENT_BUILDS) recent.delete(recent.keys().next().value!);
+      recent.set(item, built);
+    }
+    return built;
   };
   const source = sentenceItems(input, p.samples);
   return {
