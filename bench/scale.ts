@@ -18,6 +18,8 @@ import type { EndpointStats } from './endpoint-process.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
 const cli = join(repoRoot, 'bin', 'synthcse.js');
+/** The node flags of the CLI's `#!/usr/bin/env -S node ...` line: the bench starts it as a user's shell does. */
+const cliNodeFlags = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(cli, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 const prompts = join(repoRoot, 'pipelines', 'prompts', 'syncse', 'v1');
 
 const SUBJECTS = ['A man', 'Two women', 'A child', 'An old dog', 'Three musicians', 'A cyclist', 'The chef', 'A girl in red'];
@@ -82,7 +84,7 @@ async function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ secon
   const started = performance.now();
   // SYNTHCSE_BENCH_CPU_PROF=DIR: a CPU profile of each CLI process (node --cpu-prof) in DIR.
   const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
-  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', process.execPath, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', process.execPath, ...cliNodeFlags, ...profile, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -209,7 +211,7 @@ interface WorkerFigures {
 /** Spawns a worker and resolves once it says it is ready (its start is not part of the measured run). */
 async function startWorker(redisUrl: string, endpoint: string, concurrency: number): Promise<ChildProcess> {
   const profile = process.env.SYNTHCSE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SYNTHCSE_BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, cli, 'worker', '--redis', redisUrl, '--concurrency', String(concurrency), '--base-url', endpoint], { env: cliEnv(endpoint), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...cliNodeFlags, ...profile, cli, 'worker', '--redis', redisUrl, '--concurrency', String(concurrency), '--base-url', endpoint], { env: cliEnv(endpoint), stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   await new Promise<void>((ready, fail) => {
     child.stderr!.on('data', (d: Buffer) => {
