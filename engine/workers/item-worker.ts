@@ -5,13 +5,13 @@
  * computing something else under the run's key. Like LLM calls, results go back through Redis to the coordinator.
  */
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { digestJson, type Json } from '../json.js';
 import type { ItemScope } from '../keys.js';
 import type { ItemWork } from '../node-type.js';
 import type { NodeRegistry } from '../registry.js';
 import { ITEM_QUEUE, type ItemJobData, type ItemJobResult } from './item-job.js';
-import { redisConnection } from './redis.js';
+import { queueWorker } from './redis.js';
 
 export interface ItemWorkerOptions {
   redisUrl: string;
@@ -77,19 +77,7 @@ export async function startItemWorker(options: ItemWorkerOptions): Promise<ItemW
     return { value, worker: name };
   };
 
-  const worker = new Worker<ItemJobData, ItemJobResult>(ITEM_QUEUE, processJob, {
-    connection: redisConnection(options.redisUrl),
-    concurrency: options.concurrency,
-    lockDuration: options.lockMs,
-    stalledInterval: options.lockMs,
-    // A job whose worker died is delivered again, however often that happens.
-    maxStalledCount: Number.MAX_SAFE_INTEGER,
-  });
-  let lastError = '';
-  worker.on('error', (error) => {
-    if (error.message !== lastError) options.log(`worker: ${error.message}`);
-    lastError = error.message;
-  });
+  const worker = queueWorker<ItemJobData, ItemJobResult>(ITEM_QUEUE, processJob, options);
   await worker.waitUntilReady();
   return {
     async close() {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { callOnline } from '../llm/online-executor.js';
 import type { OnlineProvider } from '../llm/provider.js';
 import { apiKeyEnvFor, envValue } from '../llm/config.js';
@@ -15,7 +15,7 @@ import { makeRedactor } from '../llm/redact.js';
 import { RequestPool } from '../llm/request-pool.js';
 import { LlmCallError } from '../llm/types.js';
 import { failureMessage, LLM_QUEUE, type LlmJobData, type LlmJobResult, type LlmJobService } from './llm-job.js';
-import { redisConnection } from './redis.js';
+import { queueWorker } from './redis.js';
 
 export interface LlmWorkerOptions {
   redisUrl: string;
@@ -101,19 +101,7 @@ export async function startLlmWorker(options: LlmWorkerOptions): Promise<LlmWork
     }
   };
 
-  const worker = new Worker<LlmJobData, LlmJobResult>(LLM_QUEUE, processJob, {
-    connection: redisConnection(options.redisUrl),
-    concurrency: options.concurrency,
-    lockDuration: options.lockMs,
-    stalledInterval: options.lockMs,
-    // A job whose worker died is delivered again, however often that happens.
-    maxStalledCount: Number.MAX_SAFE_INTEGER,
-  });
-  let lastError = '';
-  worker.on('error', (error) => {
-    if (error.message !== lastError) options.log(`worker: ${error.message}`);
-    lastError = error.message;
-  });
+  const worker = queueWorker<LlmJobData, LlmJobResult>(LLM_QUEUE, processJob, options);
   await worker.waitUntilReady();
   return {
     async close() {

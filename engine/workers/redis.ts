@@ -1,5 +1,5 @@
 /** The Redis that the coordinator (`run --redis URL`) and `synthcse worker` processes share. */
-import type { ConnectionOptions } from 'bullmq';
+import { Worker, type ConnectionOptions, type Processor } from 'bullmq';
 
 /** redis://[user:password@]host:port[/db] as the connection options BullMQ passes to ioredis. */
 export function redisConnection(url: string): ConnectionOptions {
@@ -19,4 +19,31 @@ export function redisConnection(url: string): ConnectionOptions {
     db,
     maxRetriesPerRequest: null,
   };
+}
+
+export interface QueueWorkerOptions {
+  redisUrl: string;
+  concurrency: number;
+  lockMs: number;
+  log(message: string): void;
+}
+
+/**
+ * A BullMQ worker on `queue`. A job whose worker died is delivered again after `lockMs`, however often that happens;
+ * connection errors are logged once per distinct message. Returned at once (it may take jobs before it is ready).
+ */
+export function queueWorker<Data, Result>(queue: string, process: Processor<Data, Result>, options: QueueWorkerOptions): Worker<Data, Result> {
+  const worker = new Worker<Data, Result>(queue, process, {
+    connection: redisConnection(options.redisUrl),
+    concurrency: options.concurrency,
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
+    maxStalledCount: Number.MAX_SAFE_INTEGER,
+  });
+  let lastError = '';
+  worker.on('error', (error) => {
+    if (error.message !== lastError) options.log(`worker: ${error.message}`);
+    lastError = error.message;
+  });
+  return worker;
 }
