@@ -156,16 +156,13 @@ function scratchJob(p: z.output<typeof ScratchParams>, ctx: Ctx): LlmJob<Scratch
       }
     }
   }
-  let all: ScratchItem[] | undefined;
+  const source = generatedItems(each);
   return {
     llm,
     get items() {
-      all ??= [...each()];
-      return all;
+      return source.all();
     },
-    async *stream() {
-      yield* each();
-    },
+    stream: source.stream,
     calls: (item) => [item.call],
     namespace: `generate/syncse-scratch@${RECIPE_VERSIONS['syncse-scratch']}`,
     label: 'generate (SynCSE-scratch)',
@@ -192,16 +189,13 @@ function dinoX1Job(p: z.output<typeof DinoX1Params>, ctx: Ctx): LlmJob<{ label: 
       for (let sample = 0; sample < p.calls_per_label; sample++) yield { label: l.label, call: { request: buildDinoRequest(spec, l.instruction, undefined, s), sample } };
     }
   }
-  let all: { label: number; call: PlannedCall }[] | undefined;
+  const source = generatedItems(each);
   return {
     llm,
     get items() {
-      all ??= [...each()];
-      return all;
+      return source.all();
     },
-    async *stream() {
-      yield* each();
-    },
+    stream: source.stream,
     calls: (item) => [item.call],
     namespace: `generate/dino-x1@${RECIPE_VERSIONS['dino-x1']}`,
     label: 'generate (DINO x1)',
@@ -239,4 +233,18 @@ export const generate = defineNode({
 
 async function* flatten(lists: AsyncIterable<Row[]>): AsyncGenerator<Row> {
   for await (const list of lists) yield* list;
+}
+
+/** A job's items from a generator: built one at a time for a run, all at once (and once) only when `plan` asks. */
+function generatedItems<I>(each: () => Iterable<I>): { all(): I[]; stream(): AsyncIterable<I> } {
+  let all: I[] | undefined;
+  return {
+    all() {
+      all ??= [...each()];
+      return all;
+    },
+    async *stream() {
+      yield* each();
+    },
+  };
 }
