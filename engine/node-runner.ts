@@ -8,7 +8,7 @@ import { emptyTotals, type ItemTotals } from './items.js';
 import type { Json } from './json.js';
 import { itemScope } from './node-key.js';
 import { makeContext, type ContextDeps } from './node-context.js';
-import { NodeUserError, PlanDeferred, type InputPortSpec, type OutputValue, type RowsOutput, type InputValues, type NodeEstimate, type NodeStats, type PortValue } from './node-type.js';
+import { NodeUserError, PlanDeferred, type InputPortSpec, type FileOutput, type OutputValue, type RowsOutput, type InputValues, type NodeEstimate, type NodeStats, type PortValue } from './node-type.js';
 import { errorDiagnostic, failedItemsMessage, type KeyedOutcome, type NodeOutcome } from './outcome.js';
 import type { InputBinding, PlannedNode } from './pipeline/graph.js';
 import type { OutputRecord, RunStore } from './run-store.js';
@@ -66,7 +66,7 @@ export async function runNode(deps: RunnerDeps, node: PlannedNode, upstream: rea
       const outcome: NodeOutcome = { ...keyed, state: 'interrupted', ms: Date.now() - started, items: totals, stats };
       return { outcome, message: totals.budgetSpent ? 'the LLM budget of this run is spent; raise --budget and run the same command to continue (paid answers are kept).' : undefined };
     }
-    const outputs = stored.commit();
+    const outputs = await stored.commit();
     const spend = deps.llm?.spendOfNode(node.id);
     if (spend) stats.values = { ...(stats.values ?? {}), llm: spend as unknown as Json };
     const ms = Date.now() - started;
@@ -89,8 +89,8 @@ export async function runNode(deps: RunnerDeps, node: PlannedNode, upstream: rea
 }
 
 interface StoredOutputs {
-  /** Puts the streamed rows into the store; returns every output's record. */
-  commit(): Record<string, OutputRecord>;
+  /** Puts the file outputs and the streamed rows into the store; returns every output's record. */
+  commit(): Promise<Record<string, OutputRecord>>;
   discard(): void;
 }
 
@@ -98,6 +98,8 @@ interface StoredOutputs {
 async function storeOutputs(store: Store, node: PlannedNode, produced: Record<string, OutputValue | undefined>, tempDir: string): Promise<StoredOutputs> {
   const outputs: Record<string, OutputRecord> = {};
   const written: { port: string; commit(): void; discard(): void }[] = [];
+  // File outputs are hashed and moved into the store only when the run is committed (not for an interrupted node).
+  const files: { port: string; value: FileOutput }[] = [];
   try {
     for (const [port, spec] of Object.entries(node.type.outputs)) {
       const value = produced[port];
@@ -121,7 +123,7 @@ async function storeOutputs(store: Store, node: PlannedNode, produced: Record<st
         written.push({ port, commit: done.commit, discard: done.discard });
       } else {
         if (value === undefined || isRowsOutput(value)) throw new Error(`Internal error: node type ${node.type.type} returned no file for output "${port}"`);
-        outputs[port] = await storeFile(store, value);
+        files.push({ port, value });
       }
     }
   } catch (error) {
@@ -129,7 +131,13 @@ async function storeOutputs(store: Store, node: PlannedNode, produced: Record<st
     throw error;
   }
   return {
-    commit: () => {
+    commit: async () => {
+      try {
+        for (const { port, value } of files) outputs[port] = await storeFile(store, value);
+      } catch (error) {
+        for (const w of written) w.discard();
+        throw error;
+      }
       for (const w of written) w.commit();
       return outputs;
     },
