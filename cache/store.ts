@@ -193,18 +193,12 @@ export class Store {
 
   /** Registers a finished writer's file under its digest (small artifacts become blobs, as putBytes stores them). */
   commitArtifactFile(path: string, digest: Digest, size: number): void {
-    if (this.hasArtifact(digest) && this.artifactIntact(digest, size)) {
-      rmSync(path, { force: true });
+    if (size >= FILE_ARTIFACT_BYTES) {
+      this.putFile(path, digest);
       return;
     }
-    if (size < FILE_ARTIFACT_BYTES) {
-      this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, ?, 0, ?)').run(digest, size, readFileSync(path), Date.now());
-      rmSync(path, { force: true });
-      return;
-    }
-    mkdirSync(join(this.artifactDir, digest.slice(0, 2)), { recursive: true });
-    renameSync(path, this.artifactPath(digest));
-    this.sql('INSERT OR REPLACE INTO artifacts (digest, size, data, in_file, created) VALUES (?, ?, NULL, 1, ?)').run(digest, size, Date.now());
+    this.putBytes(readFileSync(path));
+    rmSync(path, { force: true });
   }
 
   /**
@@ -212,7 +206,7 @@ export class Store {
    * with a StoreError after its last chunk (callers that must not act on damaged bytes buffer what they derive).
    */
   async *readArtifact(digest: Digest, chunkBytes = 1 << 20): AsyncGenerator<Buffer> {
-    const row = this.sql('SELECT data, in_file FROM artifacts WHERE digest = ?').get(digest) as { data: Buffer | null; in_file: number } | undefined;
+    const row = this.sql('SELECT in_file FROM artifacts WHERE digest = ?').get(digest) as { in_file: number } | undefined;
     if (row === undefined || row.in_file === 0) {
       yield this.getBytes(digest);
       return;
@@ -340,10 +334,6 @@ export class ArtifactWriter {
     this.fd = openSync(tempFile, 'w');
   }
 
-  get bytesWritten(): number {
-    return this.size;
-  }
-
   write(data: string | Buffer): void {
     const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.hash.update(chunk);
@@ -356,7 +346,8 @@ export class ArtifactWriter {
   /** Ends the file (fsynced) and returns its digest; nothing is in the store until commit(). */
   finish(): { digest: Digest; size: number; commit(): void; discard(): void } {
     this.drain();
-    fsyncSync(this.fd);
+    // A small artifact is read back into an SQLite blob: only a file that stays one needs to be durable.
+    if (this.size >= FILE_ARTIFACT_BYTES) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
     const digest = this.hash.digest('hex') as Digest;

@@ -337,12 +337,6 @@ export class LlmStore {
     return { text: reply.text, stopReason: reply.stopReason, model: reply.model, usage: reply.usage, ...requestId, latencyMs: paid.latencyMs, mode: paid.mode, responseDigest };
   }
 
-  putResponse(record: ResponseRecord): Digest {
-    const row = this.responseRow(record);
-    this.transaction(() => this.insertResponse(row));
-    return row.responseDigest;
-  }
-
   /** The work of storing an answer that needs no transaction: the raw body's digest and its deflated form. */
   private responseRow(record: ResponseRecord): ResponseRow {
     const rawJson = canonicalJson(record.raw);
